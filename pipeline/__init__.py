@@ -1,0 +1,1 @@
+"""A reproducible LSTM forecasting pipeline: one module per DVC stage."""

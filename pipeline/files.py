@@ -1,0 +1,63 @@
+"""Atomic file writes and the small JSON / Parquet readers and writers the stages share."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.errors import UserError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
+
+    A stage that fails or is killed mid-write therefore never leaves a truncated file for DVC
+    to hash and cache: the old file (or none) stays.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON with sorted keys, so reruns are byte-identical."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: file not found (run the upstream stage first: dvc repro)")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def write_parquet(path: str | os.PathLike, frame: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, engine="pyarrow", index=False)
+
+
+def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: file not found (run the upstream stage first: dvc repro)")
+    return pd.read_parquet(p, engine="pyarrow")
+
+
+def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6f", lineterminator="\n")

@@ -1,0 +1,51 @@
+"""Forecast error metrics and naive baselines, in original units."""
+from __future__ import annotations
+
+import numpy as np
+
+METRICS = ("rmse", "mae", "smape", "mase")
+
+
+def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((actual - predicted) ** 2)))
+
+
+def mae(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean(np.abs(actual - predicted)))
+
+
+def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Symmetric MAPE in percent, 0..200. A point where both actual and prediction are 0 counts as no error
+    (the shipped series has months of exactly 0, where plain MAPE is undefined)."""
+    denom = np.abs(actual) + np.abs(predicted)
+    ratio = np.divide(2.0 * np.abs(actual - predicted), denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(100.0 * np.mean(ratio))
+
+
+def naive_scale(train: np.ndarray) -> float:
+    """In-sample MAE of the one-step naive forecast on the training span: MASE's denominator."""
+    return float(np.mean(np.abs(np.diff(train))))
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float:
+    """Mean absolute scaled error: below 1 beats the one-step naive forecast's in-sample error."""
+    return mae(actual, predicted) / scale
+
+
+def score(actual: np.ndarray, predicted: np.ndarray, scale: float) -> dict[str, float]:
+    return {
+        "rmse": rmse(actual, predicted),
+        "mae": mae(actual, predicted),
+        "smape": smape(actual, predicted),
+        "mase": mase(actual, predicted, scale),
+    }
+
+
+def persistence(series: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Forecast of ``series[t]`` for each t in ``targets``: the last observed value, ``series[t - 1]``."""
+    return series[targets - 1]
+
+
+def seasonal_naive(series: np.ndarray, targets: np.ndarray, season: int) -> np.ndarray:
+    """Forecast of ``series[t]``: the value one season earlier, ``series[t - season]``."""
+    return series[targets - season]

@@ -1,0 +1,69 @@
+"""The reference model (linear input projection, stacked LSTM, linear output) and its checkpoint format."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from pipeline.errors import UserError
+from pipeline.files import atomic_path
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network; saved inside each checkpoint."""
+
+    hidden_size: int = 8
+    num_layers: int = 2
+    dropout: float = 0.0
+    input_size: int = 1
+    output_size: int = 1
+
+
+def build_lstm(input_size: int, hidden_size: int, num_layers: int, dropout: float = 0.0) -> nn.LSTM:
+    """The recurrent core. Layer l's gate weights, in TensorFlow 1's layout, are
+    ``cat([weight_ih_l, weight_hh_l], dim=1).T``: shape [input + hidden, 4 * hidden]."""
+    # nn.LSTM applies dropout between layers only, and warns when there is one layer.
+    return nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0)
+
+
+class LSTMForecaster(nn.Module):
+    """x (batch, time, input_size) -> projection -> LSTM -> linear -> y (batch, time, output_size)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.project = nn.Linear(config.input_size, config.hidden_size)
+        self.lstm = build_lstm(config.hidden_size, config.hidden_size, config.num_layers, config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, T, input_size) -> h: (B, T, hidden) -> y: (B, T, output_size)
+        h, _ = self.lstm(self.project(x))
+        return self.head(h)
+
+
+def save_checkpoint(path: str | os.PathLike, model: LSTMForecaster, extra: dict[str, Any]) -> None:
+    """Save the state dict with the config that rebuilds it (plain types only, so weights_only loading works)."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        torch.save({"config": asdict(model.config), "state_dict": state, **extra}, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, dict[str, Any]]:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: checkpoint not found (run the train stage first: dvc repro)")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        model = LSTMForecaster(ModelConfig(**ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, KeyError, TypeError, EOFError, ValueError) as err:
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"{p}: not a checkpoint of this model ({msg})") from None
+    model.eval()
+    return model, ckpt

@@ -1,0 +1,191 @@
+"""Train: fit the LSTM on the training windows, keep the best validation epoch; write the checkpoint and loss curves."""
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import math
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from pipeline.errors import UserError, stage_main
+from pipeline.files import read_json, read_parquet
+from pipeline.model import LSTMForecaster, ModelConfig, save_checkpoint
+from pipeline.params import load_section, require
+from pipeline.window import Windows
+
+log = logging.getLogger("train")
+
+# Seconds per epoch are also reported per this many windows: the reference tutorial's epoch size.
+REFERENCE_WINDOWS = 700
+EVAL_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    hidden_size: int = 8
+    num_layers: int = 2
+    dropout: float = 0.0
+    lr: float = 0.006
+    batch_size: int = 7
+    epochs: int = 100
+    seed: int = 42
+    patience: int = 0
+    threads: int = 1
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    def validate(self) -> None:
+        require(self.hidden_size >= 1, f"train.hidden_size={self.hidden_size} should be >= 1")
+        require(self.num_layers >= 1, f"train.num_layers={self.num_layers} should be >= 1")
+        require(0 <= self.dropout < 1, f"train.dropout={self.dropout} should be in [0, 1)")
+        require(self.lr > 0 and math.isfinite(self.lr), f"train.lr={self.lr} should be a positive number")
+        require(self.batch_size >= 1, f"train.batch_size={self.batch_size} should be >= 1")
+        require(self.epochs >= 1, f"train.epochs={self.epochs} should be >= 1")
+        require(self.patience >= 0, f"train.patience={self.patience} should be >= 0 (0 turns early stopping off)")
+        require(self.threads >= 1, f"train.threads={self.threads} should be >= 1")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def one_step_mse(model: nn.Module, windows: Windows) -> float:
+    """Mean squared error of the last step's prediction over ``windows``: the one-step-ahead forecast."""
+    total = 0.0
+    with torch.inference_mode():
+        for start in range(0, len(windows), EVAL_CHUNK):
+            x, y = windows.batch(torch.arange(start, min(start + EVAL_CHUNK, len(windows))))
+            total += float(((model(x)[:, -1] - y[:, -1]) ** 2).sum())
+    return total / len(windows)
+
+
+@dataclass
+class TrainResult:
+    model: LSTMForecaster
+    best_epoch: int
+    best_val_loss: float
+    train_losses: list[float]
+    val_losses: list[float]
+    epoch_seconds: list[float]
+
+
+def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device, on_epoch=None) -> TrainResult:
+    """Train with Adam on shuffled mini-batches; keep the weights of the epoch with the lowest validation loss."""
+    torch.manual_seed(params.seed)
+    shuffle = torch.Generator(device="cpu").manual_seed(params.seed)
+    model = LSTMForecaster(ModelConfig(params.hidden_size, params.num_layers, params.dropout)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=params.lr)
+    loss_fn = nn.MSELoss()
+    last_only = train.target == "last"
+    n = len(train)
+    best = (math.inf, 0, copy.deepcopy(model.state_dict()))
+    result = TrainResult(model, 0, math.inf, [], [], [])
+    bar = tqdm(range(1, params.epochs + 1), desc="train", unit="epoch", disable=None, file=sys.stderr)
+    for epoch in bar:
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=shuffle).to(device)
+        running = 0.0
+        for i in range(0, n, params.batch_size):
+            x, y = train.batch(order[i : i + params.batch_size])
+            pred = model(x)
+            loss = loss_fn(pred[:, -1:] if last_only else pred, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += loss.detach() * len(x)
+        model.eval()
+        train_loss = float(running) / n
+        val_loss = one_step_mse(model, val)
+        result.epoch_seconds.append(time.perf_counter() - started)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise UserError(
+                f"training diverged at epoch {epoch} (train loss {train_loss}, validation loss {val_loss}); "
+                f"lower train.lr (now {params.lr:g})"
+            )
+        result.train_losses.append(train_loss)
+        result.val_losses.append(val_loss)
+        if val_loss < best[0]:
+            best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
+        bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best[1], refresh=False)
+        if on_epoch is not None:
+            on_epoch(epoch, train_loss, val_loss)
+        if params.patience and epoch - best[1] >= params.patience:
+            log.info("early stop at epoch %d: no validation improvement for %d epochs", epoch, params.patience)
+            break
+    bar.close()
+    model.load_state_dict(best[2])
+    result.best_val_loss, result.best_epoch = best[0], best[1]
+    return result
+
+
+def load_windows(scaled_path: Path, windows_path: Path, device: torch.device) -> tuple[Windows, Windows, dict]:
+    index = read_json(windows_path)
+    series = torch.tensor(read_parquet(scaled_path)["scaled"].to_numpy(), dtype=torch.float32, device=device)
+    train = Windows(series, index["ends"]["train"], index["time_step"], index["target"])
+    val = Windows(series, index["ends"]["val"], index["time_step"], "last")
+    return train, val, index
+
+
+def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: Path, live_dir: Path) -> None:
+    from dvclive import Live  # imported here: it is slow to import and only this function needs it
+
+    torch.set_num_threads(params.threads)
+    device = resolve_device(params.device)
+    train, val, index = load_windows(scaled_path, windows_path, device)
+    if params.batch_size > len(train):
+        raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows")
+    log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val), device, params.threads)
+
+    # dvcyaml=False: dvc.yaml declares our metrics and plots; dvclive must not rewrite it.
+    with Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+
+        def on_epoch(epoch: int, train_loss: float, val_loss: float) -> None:
+            live.log_metric("train_loss", train_loss)
+            live.log_metric("val_loss", val_loss)
+            live.next_step()
+
+        result = fit(train, val, params, device, on_epoch)
+        live.summary["best_epoch"] = result.best_epoch
+        live.summary["best_val_loss"] = result.best_val_loss
+
+    save_checkpoint(
+        model_out,
+        result.model,
+        {"best_epoch": result.best_epoch, "time_step": index["time_step"], "target": index["target"]},
+    )
+    per_epoch = statistics.median(result.epoch_seconds)
+    log.info(
+        "%d epochs, median %.3f s/epoch (%.3f s per %d windows); best epoch %d, validation MSE %.5f",
+        len(result.epoch_seconds), per_epoch, per_epoch * REFERENCE_WINDOWS / len(train), REFERENCE_WINDOWS,
+        result.best_epoch, result.best_val_loss,
+    )
+
+
+@stage_main
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml", help="params file (section 'train')")
+    parser.add_argument("--scaled", required=True, type=Path, help="scaled series from normalize, Parquet")
+    parser.add_argument("--windows", required=True, type=Path, help="window index from window, JSON")
+    parser.add_argument("--model", required=True, type=Path, help="checkpoint to write")
+    parser.add_argument("--live", required=True, type=Path, help="dvclive folder for the loss curves")
+    args = parser.parse_args(argv)
+    run(load_section(TrainParams, "train", args.params), args.scaled, args.windows, args.model, args.live)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
