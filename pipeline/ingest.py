@@ -131,12 +131,12 @@ def to_numbers(raw: pd.Series, name: str, row_offset: int) -> np.ndarray:
     return values
 
 
-def handle_missing(values: np.ndarray, policy: str, name: str, row_offset: int) -> np.ndarray:
-    """Apply ``ingest.missing``; return the index positions kept (all of them unless ``drop``)."""
+def handle_missing(values: np.ndarray, policy: str, name: str, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``ingest.missing``: the values left and their positions (all of them unless ``drop``)."""
     gaps = np.flatnonzero(np.isnan(values))
     keep = np.arange(len(values))
     if len(gaps) == 0:
-        return keep
+        return values, keep
     if policy == "error":
         rows = ", ".join(str(i + row_offset) for i in gaps[:5]) + (", ..." if len(gaps) > 5 else "")
         raise UserError(
@@ -147,9 +147,10 @@ def handle_missing(values: np.ndarray, policy: str, name: str, row_offset: int) 
         raise UserError(f"column {name!r} has no values")
     if policy == "interpolate":
         # Linear between neighbours; a gap at either end takes the nearest observed value.
-        values[:] = pd.Series(values).interpolate(method="linear", limit_direction="both").to_numpy()
-        return keep
-    return keep[~np.isnan(values)]
+        filled = pd.Series(values).interpolate(method="linear", limit_direction="both").to_numpy()
+        return filled, keep
+    kept = keep[~np.isnan(values)]
+    return values[kept], kept
 
 
 def ingest(frame: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
@@ -160,8 +161,8 @@ def ingest(frame: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
     sliced = frame.iloc[start : params.stop]
     row_offset = FIRST_DATA_ROW + start
     values = to_numbers(sliced[value_col].reset_index(drop=True), str(value_col), row_offset)
-    keep = handle_missing(values, params.missing, str(value_col), row_offset)
-    out = pd.DataFrame({"value": values[keep]})
+    values, keep = handle_missing(values, params.missing, str(value_col), row_offset)
+    out = pd.DataFrame({"value": values})
     if time_col is not None:
         stamps = sliced[time_col].reset_index(drop=True).iloc[keep].reset_index(drop=True)
         out.insert(0, "time", _as_time(stamps))

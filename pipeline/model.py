@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, dict[str, 
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
         model = LSTMForecaster(ModelConfig(**ckpt["config"]))
         model.load_state_dict(ckpt["state_dict"])
-    except (RuntimeError, KeyError, TypeError, EOFError, ValueError) as err:
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError) as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{p}: not a checkpoint of this model ({msg})") from None
     model.eval()
     return model, ckpt

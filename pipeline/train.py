@@ -62,6 +62,29 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def single_buffer_adam(model: nn.Module, lr: float) -> tuple[torch.optim.Adam, torch.Tensor]:
+    """Adam over one flat buffer that every parameter (and its gradient) is a view into.
+
+    Stock Adam issues about ten small kernel calls per parameter tensor, twelve tensors here; on one
+    buffer a step costs ten calls in all, about 15% of a batch-7 epoch on CPU. The update is elementwise,
+    so the result is bitwise the same. Returns the optimizer and the gradient buffer to zero each step.
+    Move the model to its device before calling this: ``.to()`` would replace the views.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    grads = torch.zeros_like(flat)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.data = flat[offset : offset + n].view_as(p)
+        # A gradient that already exists is accumulated into in place, so autograd writes into `grads`.
+        p.grad = grads[offset : offset + n].view_as(p)
+        offset += n
+    buffer = nn.Parameter(flat)  # shares storage with `flat`
+    buffer.grad = grads
+    return torch.optim.Adam([buffer], lr=lr), grads
+
+
 def one_step_mse(model: nn.Module, windows: Windows) -> float:
     """Mean squared error of the last step's prediction over ``windows``: the one-step-ahead forecast."""
     total = 0.0
@@ -87,7 +110,7 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device,
     torch.manual_seed(params.seed)
     shuffle = torch.Generator(device="cpu").manual_seed(params.seed)
     model = LSTMForecaster(ModelConfig(params.hidden_size, params.num_layers, params.dropout)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=params.lr)
+    optimizer, grads = single_buffer_adam(model, params.lr)
     loss_fn = nn.MSELoss()
     last_only = train.target == "last"
     n = len(train)
@@ -103,7 +126,7 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device,
             x, y = train.batch(order[i : i + params.batch_size])
             pred = model(x)
             loss = loss_fn(pred[:, -1:] if last_only else pred, y)
-            optimizer.zero_grad(set_to_none=True)
+            grads.zero_()
             loss.backward()
             optimizer.step()
             running += loss.detach() * len(x)

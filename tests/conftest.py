@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sine_series(n: int = 240, seed: int = 0) -> pd.DataFrame:
+    """A noisy sine with a period of 24 steps and monthly time stamps."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    values = 50 + 40 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 3, n)
+    return pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="MS"), "level": values.round(3)})
+
+
+SMALL_PARAMS = {
+    "ingest": {"path": "series.csv", "missing": "error"},
+    "normalize": {"train": 0.6, "val": 0.2, "test": 0.2, "method": "zscore"},
+    "window": {"time_step": 12, "target": "sequence"},
+    "train": {"hidden_size": 8, "num_layers": 2, "lr": 0.01, "batch_size": 16, "epochs": 3, "seed": 1, "threads": 1},
+    "evaluate": {"season": 24},
+    "plot": {"width": 6.0, "height": 3.0, "dpi": 50},
+}
+
+
+def write_params(path: Path, params: dict) -> Path:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Run inside an empty temporary folder."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def dvc_env():
+    """Environment for subprocesses: this venv's python and dvc first on PATH, no analytics, git identity."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(os.sys.executable) + os.pathsep + env.get("PATH", "")
+    env.update(
+        DVC_NO_ANALYTICS="1",
+        GIT_AUTHOR_NAME="test", GIT_AUTHOR_EMAIL="test@example.com",
+        GIT_COMMITTER_NAME="test", GIT_COMMITTER_EMAIL="test@example.com",
+    )
+    return env
+
+
+STAGES = ("ingest", "normalize", "window", "train", "evaluate", "plot")
+
+
+def stage_argv(stage: str) -> list[str]:
+    """The stage's arguments exactly as dvc.yaml's ``cmd`` gives them (after ``python -m pipeline.<stage>``)."""
+    import shlex
+
+    cmd = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"]
+    words = shlex.split(cmd)
+    assert words[:3] == ["python", "-m", f"pipeline.{stage}"], cmd
+    return words[3:]
+
+
+def run_stages(stages=STAGES) -> None:
+    """Run stages in-process in the current folder, with dvc.yaml's paths; fail on a non-zero exit."""
+    import importlib
+
+    for stage in stages:
+        main = importlib.import_module(f"pipeline.{stage}").main
+        assert main(stage_argv(stage)) == 0, f"stage {stage} failed"
+
+
+@pytest.fixture
+def tiny_project(in_tmp):
+    """A temporary folder holding a small series and params, ready for run_stages()."""
+    sine_series().to_csv(in_tmp / "series.csv", index=False)
+    write_params(in_tmp / "params.yaml", SMALL_PARAMS)
+    return in_tmp

@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from pipeline.errors import UserError
+from pipeline.model import LSTMForecaster, ModelConfig, build_lstm, load_checkpoint, save_checkpoint
+
+
+def tf_gate_kernel(lstm: torch.nn.LSTM, layer: int) -> torch.Tensor:
+    """Layer ``layer``'s gate weights in TensorFlow 1's layout: [input + hidden, 4 * hidden]."""
+    return torch.cat([getattr(lstm, f"weight_ih_l{layer}"), getattr(lstm, f"weight_hh_l{layer}")], dim=1).T
+
+
+def test_shapes_match_the_reference_worked_example():
+    # The tutorial: batch 64, 20 steps, 200 features, 128 hidden units.
+    lstm = build_lstm(input_size=200, hidden_size=128, num_layers=2)
+    assert tuple(tf_gate_kernel(lstm, 0).shape) == (200 + 128, 4 * 128)
+    assert tuple(tf_gate_kernel(lstm, 1).shape) == (128 + 128, 4 * 128)
+    out, (h, c) = lstm(torch.zeros(64, 20, 200))
+    assert tuple(out.shape) == (64, 20, 128)
+    assert tuple(h.shape) == (2, 64, 128)
+
+
+def test_reference_model_shapes():
+    model = LSTMForecaster(ModelConfig())
+    assert tuple(model.project.weight.shape) == (8, 1)
+    assert tuple(tf_gate_kernel(model.lstm, 0).shape) == (16, 32)
+    assert model.lstm.num_layers == 2
+    assert tuple(model(torch.zeros(7, 96, 1)).shape) == (7, 96, 1)
+
+
+def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
+    torch.manual_seed(0)
+    model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3, dropout=0.1))
+    save_checkpoint(tmp_path / "m.pt", model, {"best_epoch": 4})
+    loaded, ckpt = load_checkpoint(tmp_path / "m.pt")
+    assert loaded.config == model.config and ckpt["best_epoch"] == 4
+    x = torch.randn(2, 10, 1)
+    model.eval()
+    assert torch.equal(loaded(x), model(x))
+
+
+def test_bad_checkpoints_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match=r"checkpoint not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match=r"junk.pt: not a checkpoint of this model"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"config": {"hidden_size": 4}, "state_dict": LSTMForecaster(ModelConfig()).state_dict()},
+               tmp_path / "mismatch.pt")
+    with pytest.raises(UserError, match=r"mismatch.pt: not a checkpoint of this model"):
+        load_checkpoint(tmp_path / "mismatch.pt")

@@ -1,0 +1,87 @@
+import re
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.errors import UserError
+from pipeline.normalize import NormalizeParams, main, normalize, split_bounds
+from pipeline.scaling import Scaler, fit_scaler
+from tests.conftest import write_params
+
+
+def test_split_bounds_are_chronological_and_cover_the_series():
+    assert split_bounds(10, NormalizeParams(0.6, 0.2, 0.2)) == {"train": [0, 6], "val": [6, 8], "test": [8, 10]}
+    # Default fractions on the shipped series: test takes the rounding remainder.
+    assert split_bounds(2820, NormalizeParams()) == {"train": [0, 1973], "val": [1973, 2396], "test": [2396, 2820]}
+
+
+def test_zscore_uses_training_statistics_only():
+    series = pd.DataFrame({"value": [1.0, 2.0, 3.0, 4.0, 100.0]})
+    out, info = normalize(series, NormalizeParams(0.6, 0.2, 0.2))
+    # train = [1, 2, 3]: mean 2, population std sqrt(2/3)
+    assert info["scaler"] == {"method": "zscore", "mean": 2.0, "std": pytest.approx(np.sqrt(2 / 3))}
+    assert out["scaled"].iloc[:3].tolist() == pytest.approx([-np.sqrt(1.5), 0.0, np.sqrt(1.5)])
+    assert out["split"].tolist() == ["train", "train", "train", "val", "test"]
+
+
+def test_minmax_and_inverse():
+    series = pd.DataFrame({"value": [2.0, 4.0, 6.0, 10.0, 0.0]})
+    out, info = normalize(series, NormalizeParams(0.6, 0.2, 0.2, "minmax"))
+    assert info["scaler"] == {"method": "minmax", "min": 2.0, "max": 6.0}
+    assert out["scaled"].tolist() == [0.0, 0.5, 1.0, 2.0, -0.5]
+    scaler = Scaler.from_json(info["scaler"])
+    assert scaler.inverse(out["scaled"].to_numpy()).tolist() == series["value"].tolist()
+
+
+def test_no_leakage_changing_values_after_the_training_span_keeps_the_scaler():
+    rng = np.random.default_rng(3)
+    values = rng.normal(10, 2, 100)
+    params = NormalizeParams(0.7, 0.15, 0.15)
+    _, before = normalize(pd.DataFrame({"value": values}), params)
+    changed = values.copy()
+    changed[70:] = 1e6
+    _, after = normalize(pd.DataFrame({"value": changed}), params)
+    assert after["scaler"] == before["scaler"]
+    changed[69] = 1e6  # the last training value does count
+    _, touched = normalize(pd.DataFrame({"value": changed}), params)
+    assert touched["scaler"] != before["scaler"]
+
+
+def test_constant_training_span_is_a_user_error():
+    with pytest.raises(UserError, match=r"training span \(3 values\) is constant"):
+        fit_scaler(np.array([5.0, 5.0, 5.0]), "zscore")
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"train": 0.7, "val": 0.2, "test": 0.2}, r"0.7 \+ 0.2 \+ 0.2 = 1.1; they should sum to 1"),
+        ({"train": 1.0, "val": 0.0, "test": 0.0}, r"normalize.train=1.0 should be a fraction between 0 and 1"),
+        ({"method": "robust"}, r"normalize.method='robust' is not valid; choose one of: zscore, minmax"),
+    ],
+)
+def test_bad_params(in_tmp, capsys, raw, message):
+    pd.DataFrame({"value": np.arange(20.0)}).to_parquet(in_tmp / "series.parquet")
+    write_params(in_tmp / "params.yaml", {"normalize": raw})
+    assert main(["--series", "series.parquet", "--out", "scaled.parquet", "--stats", "stats.json"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ")
+    assert re.search(message, err), err
+    assert not (in_tmp / "scaled.parquet").exists() and not (in_tmp / "stats.json").exists()
+
+
+def test_too_short_for_splits():
+    with pytest.raises(UserError, match=r"series of 3 values is too short for the splits train/val/test = 2/0/1"):
+        split_bounds(3, NormalizeParams(0.7, 0.15, 0.15))
+
+
+def test_main_writes_series_and_stats(in_tmp):
+    pd.DataFrame({"value": np.arange(20.0)}).to_parquet(in_tmp / "series.parquet")
+    write_params(in_tmp / "params.yaml", {"normalize": {"train": 0.5, "val": 0.25, "test": 0.25}})
+    assert main(["--series", "series.parquet", "--out", "scaled.parquet", "--stats", "stats.json"]) == 0
+    stats = json.loads((in_tmp / "stats.json").read_text())
+    assert stats["splits"] == {"train": [0, 10], "val": [10, 15], "test": [15, 20]}
+    assert stats["scaler"]["mean"] == 4.5
+    assert list(pd.read_parquet(in_tmp / "scaled.parquet").columns) == ["value", "scaled", "split"]

@@ -1,0 +1,103 @@
+import math
+
+import pytest
+import torch
+
+from pipeline.errors import UserError
+from pipeline.model import LSTMForecaster, ModelConfig, load_checkpoint
+from pipeline.train import TrainParams, fit, one_step_mse, resolve_device, single_buffer_adam
+from pipeline.window import Windows
+from tests.conftest import run_stages, write_params, SMALL_PARAMS
+
+
+def sine_windows(target="sequence"):
+    t = torch.arange(200, dtype=torch.float32)
+    series = torch.sin(2 * math.pi * t / 20)
+    return Windows(series, (10, 150), 10, target), Windows(series, (150, 200), 10, "last")
+
+
+def test_training_reduces_validation_loss_and_is_deterministic():
+    train, val = sine_windows()
+    params = TrainParams(epochs=8, batch_size=8, lr=0.01, seed=3)
+    untrained = one_step_mse(LSTMForecaster(ModelConfig()), val)
+    first = fit(train, val, params, torch.device("cpu"))
+    second = fit(train, val, params, torch.device("cpu"))
+    assert first.best_val_loss < untrained / 4
+    assert first.val_losses == second.val_losses and first.train_losses == second.train_losses
+    for name, tensor in first.model.state_dict().items():
+        assert torch.equal(tensor, second.model.state_dict()[name]), name
+
+
+def test_keeps_the_weights_of_the_best_validation_epoch():
+    train, val = sine_windows()
+    result = fit(train, val, TrainParams(epochs=6, batch_size=8, lr=0.05, seed=0), torch.device("cpu"))
+    assert result.best_val_loss == min(result.val_losses)
+    assert result.best_epoch == 1 + result.val_losses.index(min(result.val_losses))
+    assert one_step_mse(result.model, val) == pytest.approx(result.best_val_loss, rel=1e-6)
+
+
+def test_last_target_trains_too():
+    train, val = sine_windows("last")
+    result = fit(train, val, TrainParams(epochs=3, batch_size=8, lr=0.01), torch.device("cpu"))
+    assert len(result.train_losses) == 3 and all(math.isfinite(v) for v in result.train_losses)
+
+
+def test_patience_stops_early():
+    train, val = sine_windows()
+    # An absurd learning rate makes validation loss stop improving almost at once.
+    result = fit(train, val, TrainParams(epochs=50, batch_size=8, lr=0.9, patience=2), torch.device("cpu"))
+    assert len(result.val_losses) == result.best_epoch + 2 < 50
+
+
+def test_divergence_is_reported_with_the_param_to_lower():
+    train, val = sine_windows()
+    with pytest.raises(UserError, match=r"training diverged at epoch \d+ .*; lower train.lr \(now 1e\+30\)"):
+        fit(train, val, TrainParams(epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
+
+
+def test_single_buffer_adam_matches_stock_adam_bitwise():
+    torch.manual_seed(0)
+    a = LSTMForecaster(ModelConfig())
+    b = LSTMForecaster(ModelConfig())
+    b.load_state_dict(a.state_dict())
+    stock = torch.optim.Adam(a.parameters(), lr=0.01)
+    flat, grads = single_buffer_adam(b, lr=0.01)
+    x, y = torch.randn(4, 12, 1), torch.randn(4, 12, 1)
+    for _ in range(5):
+        stock.zero_grad()
+        torch.nn.functional.mse_loss(a(x), y).backward()
+        stock.step()
+        grads.zero_()
+        torch.nn.functional.mse_loss(b(x), y).backward()
+        flat.step()
+    for name, tensor in a.state_dict().items():
+        assert torch.equal(tensor, b.state_dict()[name]), name
+
+
+def test_cuda_without_gpu_is_a_user_error():
+    if torch.cuda.is_available():
+        assert resolve_device("cuda").type == "cuda"
+        return
+    with pytest.raises(UserError, match=r"train.device='cuda' but no CUDA GPU is available"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"
+
+
+def test_main_writes_checkpoint_and_curves(tiny_project):
+    run_stages(["ingest", "normalize", "window", "train"])
+    model, ckpt = load_checkpoint(tiny_project / "models" / "model.pt")
+    assert ckpt["time_step"] == 12 and ckpt["target"] == "sequence" and 1 <= ckpt["best_epoch"] <= 3
+    assert model.config == ModelConfig(hidden_size=8, num_layers=2)
+    lines = (tiny_project / "metrics" / "train" / "plots" / "metrics" / "val_loss.tsv").read_text().splitlines()
+    assert lines[0] == "step\tval_loss" and len(lines) == 1 + 3
+
+
+def test_batch_larger_than_training_windows(tiny_project, capsys):
+    run_stages(["ingest", "normalize", "window"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {"batch_size": 5000}})
+    from pipeline.train import main
+    from tests.conftest import stage_argv
+
+    assert main(stage_argv("train")) == 2
+    assert "error: train.batch_size=5000 is larger than the 132 training windows" in capsys.readouterr().err
+    assert not (tiny_project / "models" / "model.pt").exists()

@@ -1,0 +1,67 @@
+import json
+
+import pytest
+import torch
+
+from pipeline.errors import UserError
+from pipeline.window import Windows, main, window_ends
+from tests.conftest import write_params
+
+SPLITS = {"train": [0, 10], "val": [10, 13], "test": [13, 16]}
+
+
+def test_window_ends_per_split():
+    # train loses its first time_step points; val and test windows reach back into earlier splits.
+    assert window_ends(16, SPLITS, 4) == {"train": [4, 10], "val": [10, 13], "test": [13, 16]}
+
+
+def test_no_whole_window_names_the_numbers():
+    with pytest.raises(UserError, match=r"time_step=10 leaves no whole window in the train split: series length 16, "
+                                        r"train/val/test sizes 10/3/3; .* needs time_step \+ 1 = 11 values"):
+        window_ends(16, SPLITS, 10)
+
+
+def test_sequence_windows_target_the_inputs_shifted_by_one():
+    series = torch.arange(16, dtype=torch.float32)
+    windows = Windows(series, (4, 10), 4, "sequence")
+    assert len(windows) == 6
+    x, y = windows.batch(torch.tensor([0, 5]))
+    assert x.shape == (2, 4, 1) and y.shape == (2, 4, 1)
+    assert x[:, :, 0].tolist() == [[0, 1, 2, 3], [5, 6, 7, 8]]
+    assert y[:, :, 0].tolist() == [[1, 2, 3, 4], [6, 7, 8, 9]]
+
+
+def test_last_windows_target_the_next_value():
+    series = torch.arange(16, dtype=torch.float32)
+    x, y = Windows(series, (13, 16), 4, "last").batch(torch.tensor([0, 2]))
+    assert x[:, :, 0].tolist() == [[9, 10, 11, 12], [11, 12, 13, 14]]
+    assert y.shape == (2, 1, 1) and y.flatten().tolist() == [13, 15]
+
+
+def test_every_input_precedes_its_target_and_targets_stay_in_their_split():
+    series = torch.arange(16, dtype=torch.float32)
+    for split, (lo, hi) in window_ends(16, SPLITS, 4).items():
+        x, y = Windows(series, (lo, hi), 4, "last").batch(torch.arange(hi - lo))
+        assert (x.amax(dim=(1, 2)) < y.flatten()).all()
+        assert y.min() >= SPLITS[split][0] and y.max() < SPLITS[split][1]
+
+
+def test_windows_are_a_view_of_the_series_not_a_copy():
+    series = torch.randn(1000)
+    windows = Windows(series, (96, 1000), 96, "sequence")
+    assert windows._rows.untyped_storage().data_ptr() == series.untyped_storage().data_ptr()
+    assert windows._rows.untyped_storage().nbytes() == 1000 * 4
+
+
+def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
+    (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": SPLITS}))
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "target": "last"}})
+    assert main(["--stats", "stats.json", "--out", "windows.json"]) == 0
+    index = json.loads((in_tmp / "windows.json").read_text())
+    assert index == {"time_step": 4, "target": "last", "ends": {"train": [4, 10], "val": [10, 13], "test": [13, 16]},
+                     "counts": {"train": 6, "val": 3, "test": 3}}
+    (in_tmp / "windows.json").unlink()
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 0}})
+    assert main(["--stats", "stats.json", "--out", "windows.json"]) == 2
+    assert "error: window.time_step=0 should be >= 1" in capsys.readouterr().err
+    assert not (in_tmp / "windows.json").exists()
