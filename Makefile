@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PYTHON) -m pytest
 
 bench: $(STAMP)
-	$(PYTHON) bench/repro_speed.py
+	$(PYTHON) bench/speed.py --repro 1
 
 clean:
 	rm -rf $(VENV)

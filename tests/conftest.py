@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +48,11 @@ def in_tmp(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def dvc_env():
     """Environment for subprocesses: this venv's python and dvc first on PATH, no analytics, git identity."""
     env = dict(os.environ)
-    env["PATH"] = os.path.dirname(os.sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.update(
         DVC_NO_ANALYTICS="1",
         GIT_AUTHOR_NAME="test", GIT_AUTHOR_EMAIL="test@example.com",
