@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,10 +58,13 @@ def forecast_figure(series: pd.DataFrame, predictions: pd.DataFrame, params: Plo
     return fig
 
 
-def loss_figure(curves: pd.DataFrame, params: PlotParams) -> plt.Figure:
+def loss_figure(curves: pd.DataFrame, best_epoch: int | None, params: PlotParams) -> plt.Figure:
+    """Loss per epoch (dvclive counts steps from 0) and the epoch whose weights were kept."""
     fig, ax = plt.subplots(figsize=(params.width, params.height))
     for column, label in (("train_loss", "train (training objective)"), ("val_loss", "validation (one-step MSE)")):
         ax.plot(curves["step"] + 1, curves[column], label=label)
+    if best_epoch:
+        ax.axvline(best_epoch, color="0.5", linestyle="--", linewidth=0.8, label=f"kept: epoch {best_epoch}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE, scaled units")
@@ -80,6 +84,11 @@ def read_curves(live_dir: Path) -> pd.DataFrame:
     return pd.concat(frames, axis=1).reset_index()
 
 
+def read_best_epoch(live_dir: Path) -> int | None:
+    summary = live_dir / "metrics.json"
+    return json.loads(summary.read_text()).get("best_epoch") if summary.is_file() else None
+
+
 def save(fig: plt.Figure, path: Path, dpi: int) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, metadata=PNG_METADATA)
@@ -94,7 +103,7 @@ def run(params: PlotParams, scaled_path: Path, predictions_path: Path, live_dir:
     predictions = pd.read_csv(predictions_path)
     curves = read_curves(live_dir)
     save(forecast_figure(series, predictions, params), forecast_out, params.dpi)
-    save(loss_figure(curves, params), loss_out, params.dpi)
+    save(loss_figure(curves, read_best_epoch(live_dir), params), loss_out, params.dpi)
     log.info("wrote %s and %s", forecast_out, loss_out)
 
 

@@ -133,3 +133,15 @@ def test_main_reports_one_line_and_writes_nothing(in_tmp, capsys, csv, extra, me
     assert re.search(message, lines[0]), lines[0]
     assert not (in_tmp / "out" / "series.parquet").exists()
     assert not list(in_tmp.glob("out/*"))
+
+
+def test_main_wrong_sheet_lists_the_sheets(in_tmp, capsys):
+    book = openpyxl.Workbook()
+    book.active.title = "monthly"
+    book.active.append(["y"])
+    book.active.append([1.0])
+    book.save(in_tmp / "book.xlsx")
+    write_params(in_tmp / "params.yaml", {"ingest": {"path": "book.xlsx", "sheet": "daily"}})
+    assert main(["--out", "series.parquet"]) == 2
+    assert capsys.readouterr().err.strip() == "error: ingest.sheet='daily' not found in 'book.xlsx'; sheets: monthly"
+    assert not (in_tmp / "series.parquet").exists()

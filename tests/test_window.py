@@ -65,3 +65,12 @@ def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
     assert main(["--stats", "stats.json", "--out", "windows.json"]) == 2
     assert "error: window.time_step=0 should be >= 1" in capsys.readouterr().err
     assert not (in_tmp / "windows.json").exists()
+
+
+def test_main_series_too_short_for_the_window(in_tmp, capsys):
+    (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": SPLITS}))
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 96}})
+    assert main(["--stats", "stats.json", "--out", "windows.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "series length 16, train/val/test sizes 10/3/3" in err
+    assert not (in_tmp / "windows.json").exists()
