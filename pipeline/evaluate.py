@@ -14,7 +14,7 @@ import torch
 from pipeline import metrics
 from pipeline.errors import UserError, stage_main
 from pipeline.files import read_json, read_parquet, write_csv, write_json
-from pipeline.model import LSTMForecaster, load_checkpoint
+from pipeline.model import LSTMForecaster, load_checkpoint, one_step_forecasts
 from pipeline.params import load_section, require
 from pipeline.scaling import Scaler
 from pipeline.window import Windows
@@ -22,7 +22,6 @@ from pipeline.window import Windows
 log = logging.getLogger("evaluate")
 
 SCORED_SPLITS = ("val", "test")
-EVAL_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -32,16 +31,6 @@ class EvaluateParams:
 
     def validate(self) -> None:
         require(self.season >= 1, f"evaluate.season={self.season} should be >= 1")
-
-
-def predict_last(model: LSTMForecaster, windows: Windows) -> np.ndarray:
-    """Scaled one-step forecasts: the model's last output on each window, (len(windows),)."""
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(windows), EVAL_CHUNK):
-            x, _ = windows.batch(torch.arange(start, min(start + EVAL_CHUNK, len(windows))))
-            out.append(model(x)[:, -1, 0].double().cpu())
-    return torch.cat(out).numpy()
 
 
 def evaluate(
@@ -66,7 +55,7 @@ def evaluate(
         targets = np.arange(lo, hi)
         windows = Windows(series, (lo, hi), index["time_step"], "last")
         forecasts = {
-            "lstm": scaler.inverse(predict_last(model, windows)),
+            "lstm": scaler.inverse(one_step_forecasts(model, windows).double().numpy()),
             "persistence": metrics.persistence(values, targets),
             "seasonal_naive": metrics.seasonal_naive(values, targets, params.season),
         }

@@ -12,6 +12,10 @@ from torch import nn
 
 from pipeline.errors import UserError
 from pipeline.files import atomic_path
+from pipeline.window import Windows
+
+# Windows per forward pass when forecasting: bounds memory on long series.
+FORECAST_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,16 @@ class LSTMForecaster(nn.Module):
         # x: (B, T, input_size) -> h: (B, T, hidden) -> y: (B, T, output_size)
         h, _ = self.lstm(self.project(x))
         return self.head(h)
+
+
+def one_step_forecasts(model: nn.Module, windows: Windows) -> torch.Tensor:
+    """The model's last output on each window, i.e. its scaled one-step-ahead forecasts: (len(windows),)."""
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(windows), FORECAST_CHUNK):
+            x, _ = windows.batch(torch.arange(start, min(start + FORECAST_CHUNK, len(windows))))
+            out.append(model(x)[:, -1, 0])
+    return torch.cat(out)
 
 
 def save_checkpoint(path: str | os.PathLike, model: LSTMForecaster, extra: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from pipeline.errors import UserError, stage_main
 from pipeline.files import read_json, read_parquet
-from pipeline.model import LSTMForecaster, ModelConfig, save_checkpoint
+from pipeline.model import LSTMForecaster, ModelConfig, one_step_forecasts, save_checkpoint
 from pipeline.params import load_section, require
 from pipeline.window import Windows
 
@@ -27,7 +27,6 @@ log = logging.getLogger("train")
 
 # Seconds per epoch are also reported per this many windows: the reference tutorial's epoch size.
 REFERENCE_WINDOWS = 700
-EVAL_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -86,13 +85,8 @@ def single_buffer_adam(model: nn.Module, lr: float) -> tuple[torch.optim.Adam, t
 
 
 def one_step_mse(model: nn.Module, windows: Windows) -> float:
-    """Mean squared error of the last step's prediction over ``windows``: the one-step-ahead forecast."""
-    total = 0.0
-    with torch.inference_mode():
-        for start in range(0, len(windows), EVAL_CHUNK):
-            x, y = windows.batch(torch.arange(start, min(start + EVAL_CHUNK, len(windows))))
-            total += float(((model(x)[:, -1] - y[:, -1]) ** 2).sum())
-    return total / len(windows)
+    """Mean squared error of the one-step-ahead forecasts over ``windows``: the validation loss."""
+    return float(((one_step_forecasts(model, windows) - windows.next_values()) ** 2).mean())
 
 
 @dataclass
@@ -155,20 +149,15 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device,
     return result
 
 
-def load_windows(scaled_path: Path, windows_path: Path, device: torch.device) -> tuple[Windows, Windows, dict]:
-    index = read_json(windows_path)
-    series = torch.tensor(read_parquet(scaled_path)["scaled"].to_numpy(), dtype=torch.float32, device=device)
-    train = Windows(series, index["ends"]["train"], index["time_step"], index["target"])
-    val = Windows(series, index["ends"]["val"], index["time_step"], "last")
-    return train, val, index
-
-
 def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: Path, live_dir: Path) -> None:
     from dvclive import Live  # imported here: it is slow to import and only this function needs it
 
     torch.set_num_threads(params.threads)
     device = resolve_device(params.device)
-    train, val, index = load_windows(scaled_path, windows_path, device)
+    index = read_json(windows_path)
+    series = torch.tensor(read_parquet(scaled_path)["scaled"].to_numpy(), dtype=torch.float32, device=device)
+    train = Windows(series, index["ends"]["train"], index["time_step"], index["target"])
+    val = Windows(series, index["ends"]["val"], index["time_step"], "last")
     if params.batch_size > len(train):
         raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows")
     log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val), device, params.threads)

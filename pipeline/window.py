@@ -65,6 +65,10 @@ class Windows:
     def __len__(self) -> int:
         return len(self.ends)
 
+    def next_values(self) -> torch.Tensor:
+        """The value right after each window, ``z[t]``: what a one-step forecast is scored on. (len,)"""
+        return self._rows[self.ends - self.time_step, -1]
+
     def batch(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows at ``positions`` (indices into this set): x (B, T, 1) and y (B, T, 1) or (B, 1, 1)."""
         rows = self._rows[self.ends[positions] - self.time_step]  # (B, T + 1): gathers only this batch
