@@ -79,7 +79,12 @@ def run(
     torch.set_num_threads(1)
     frame = read_parquet(scaled_path)
     stats, index = read_json(stats_path), read_json(windows_path)
-    model, _ = load_checkpoint(model_path)
+    model, ckpt = load_checkpoint(model_path)
+    if (ckpt.get("time_step"), ckpt.get("target")) != (index["time_step"], index["target"]):
+        raise UserError(
+            f"{model_path} was trained on windows of time_step={ckpt.get('time_step')}, target={ckpt.get('target')!r} "
+            f"but {windows_path} has time_step={index['time_step']}, target={index['target']!r}; rerun train (dvc repro)"
+        )
     results, table = evaluate(frame, stats, index, model, params)
     write_json(metrics_out, results)
     write_csv(predictions_out, table)

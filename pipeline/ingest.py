@@ -53,7 +53,8 @@ def read_table(path: str, sheet: str | None) -> pd.DataFrame:
         if suffix == ".xlsx":
             return _read_workbook(p, sheet)
         if suffix == ".csv":
-            return pd.read_csv(p)
+            # A blank line is an empty cell, and keeping it keeps row numbers in messages true.
+            return pd.read_csv(p, skip_blank_lines=False)
         return pd.read_parquet(p, engine="pyarrow")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as err:
         raise UserError(f"ingest.path={path!r}: cannot read as {suffix[1:]} ({str(err).splitlines()[0]})") from None

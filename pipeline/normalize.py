@@ -42,8 +42,9 @@ class NormalizeParams:
 
 def split_bounds(n: int, params: NormalizeParams) -> dict[str, list[int]]:
     """Chronological [start, stop) bounds of each split; test takes the remainder."""
-    n_train = int(n * params.train)
-    n_val = int(n * params.val)
+    # The epsilon absorbs float error: 2820 * 0.7 is 1973.9999999999998, which is 1974 values.
+    n_train = math.floor(n * params.train + 1e-9)
+    n_val = math.floor(n * params.val + 1e-9)
     bounds = {"train": [0, n_train], "val": [n_train, n_train + n_val], "test": [n_train + n_val, n]}
     sizes = {k: b - a for k, (a, b) in bounds.items()}
     if min(sizes.values()) < 1:

@@ -103,6 +103,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             raise UserError(f"{key}={value!r} should be a number")
         return float(value)
     if hint is str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # a sheet or column named 2024 reads from YAML as a number
         if not isinstance(value, str):
             raise UserError(f"{key}={value!r} should be a string")
         return value

@@ -99,7 +99,7 @@ class TrainResult:
     epoch_seconds: list[float]
 
 
-def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device, on_epoch=None) -> TrainResult:
+def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device) -> TrainResult:
     """Train with Adam on shuffled mini-batches; keep the weights of the epoch with the lowest validation loss."""
     torch.manual_seed(params.seed)
     shuffle = torch.Generator(device="cpu").manual_seed(params.seed)
@@ -138,8 +138,6 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device,
         if val_loss < best[0]:
             best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best[1], refresh=False)
-        if on_epoch is not None:
-            on_epoch(epoch, train_loss, val_loss)
         if params.patience and epoch - best[1] >= params.patience:
             log.info("early stop at epoch %d: no validation improvement for %d epochs", epoch, params.patience)
             break
@@ -162,23 +160,21 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
         raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows")
     log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val), device, params.threads)
 
-    # dvcyaml=False: dvc.yaml declares our metrics and plots; dvclive must not rewrite it.
-    with Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-
-        def on_epoch(epoch: int, train_loss: float, val_loss: float) -> None:
-            live.log_metric("train_loss", train_loss)
-            live.log_metric("val_loss", val_loss)
-            live.next_step()
-
-        result = fit(train, val, params, device, on_epoch)
-        live.summary["best_epoch"] = result.best_epoch
-        live.summary["best_val_loss"] = result.best_val_loss
-
+    result = fit(train, val, params, device)
     save_checkpoint(
         model_out,
         result.model,
         {"best_epoch": result.best_epoch, "time_step": index["time_step"], "target": index["target"]},
     )
+    # The curves are logged once training has succeeded, so a diverged or failed run leaves none behind.
+    # dvcyaml=False: dvc.yaml declares our metrics and plots; dvclive must not rewrite it.
+    with Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+        for train_loss, val_loss in zip(result.train_losses, result.val_losses):
+            live.log_metric("train_loss", train_loss)
+            live.log_metric("val_loss", val_loss)
+            live.next_step()
+        live.summary["best_epoch"] = result.best_epoch
+        live.summary["best_val_loss"] = result.best_val_loss
     per_epoch = statistics.median(result.epoch_seconds)
     log.info(
         "%d epochs, median %.3f s/epoch (%.3f s per %d windows); best epoch %d, validation MSE %.5f",

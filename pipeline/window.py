@@ -60,7 +60,7 @@ class Windows:
         self.time_step = time_step
         self.target = target
         self._rows = series.unfold(0, time_step + 1, 1)  # a view: no copy of the series
-        self.ends = torch.arange(ends[0], ends[1])
+        self.ends = torch.arange(ends[0], ends[1], device=series.device)
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -71,7 +71,7 @@ class Windows:
 
     def batch(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows at ``positions`` (indices into this set): x (B, T, 1) and y (B, T, 1) or (B, 1, 1)."""
-        rows = self._rows[self.ends[positions] - self.time_step]  # (B, T + 1): gathers only this batch
+        rows = self._rows[self.ends[positions.to(self.ends.device)] - self.time_step]  # (B, T + 1): gathers only this batch
         x = rows[:, :-1].unsqueeze(-1)
         y = rows[:, 1:] if self.target == "sequence" else rows[:, -1:]
         return x, y.unsqueeze(-1)

@@ -70,3 +70,14 @@ def test_season_reaching_before_the_series(tiny_project, capsys):
     assert "error: evaluate.season=500 reaches before the start of the series: the first scored point is t=144" \
         in capsys.readouterr().err
     assert not (tiny_project / "metrics" / "evaluate.json").exists()
+
+
+def test_model_trained_on_other_windows_is_refused(tiny_project, capsys):
+    run_stages(["ingest", "normalize", "window", "train"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "window": {"time_step": 6}})
+    run_stages(["window"])
+    assert main(stage_argv("evaluate")) == 2
+    err = capsys.readouterr().err
+    assert "models/model.pt was trained on windows of time_step=12, target='sequence' but data/windows.json has " \
+           "time_step=6" in err
+    assert not (tiny_project / "metrics" / "evaluate.json").exists()

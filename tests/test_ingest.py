@@ -110,7 +110,8 @@ def test_unsupported_extension():
     [
         (None, {}, r"ingest.path='series.csv': file not found"),
         ("y\n1\nabc\n", {}, r"column 'y' row 3: 'abc' is not a number"),
-        ("y\n1\n\n3\n", {}, None),  # pandas skips blank lines: not a gap
+        ("y\n1\n\n3\n", {}, r"column 'y' has 1 empty cells \(rows 3\)"),  # a blank line is an empty cell
+        ("y\n1\n\n3\n", {"missing": "drop"}, None),
         ("y\n1\n", {}, r"only 1 rows left"),
         ("y\n1\n2\n", {"colum": "y"}, r"unknown param 'ingest.colum'; did you mean 'ingest.column'\?"),
         ("a,b\n1,2\n3,4\n", {"column": "c"}, r"ingest.column='c' not found; columns: a, b"),

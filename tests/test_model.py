@@ -11,7 +11,8 @@ def tf_gate_kernel(lstm: torch.nn.LSTM, layer: int) -> torch.Tensor:
 
 
 def test_shapes_match_the_reference_worked_example():
-    # The tutorial: batch 64, 20 steps, 200 features, 128 hidden units.
+    # The tutorial: batch 64, 20 steps, 200 features, 128 hidden units. This is the recurrent core that
+    # LSTMForecaster uses (there it is fed by the input projection, so its input size is hidden_size).
     lstm = build_lstm(input_size=200, hidden_size=128, num_layers=2)
     assert tuple(tf_gate_kernel(lstm, 0).shape) == (200 + 128, 4 * 128)
     assert tuple(tf_gate_kernel(lstm, 1).shape) == (128 + 128, 4 * 128)

@@ -13,8 +13,10 @@ from tests.conftest import write_params
 
 def test_split_bounds_are_chronological_and_cover_the_series():
     assert split_bounds(10, NormalizeParams(0.6, 0.2, 0.2)) == {"train": [0, 6], "val": [6, 8], "test": [8, 10]}
-    # Default fractions on the shipped series: test takes the rounding remainder.
-    assert split_bounds(2820, NormalizeParams()) == {"train": [0, 1973], "val": [1973, 2396], "test": [2396, 2820]}
+    # Default fractions on the shipped series; 2820 * 0.7 is 1973.9999999999998 in floating point.
+    assert split_bounds(2820, NormalizeParams()) == {"train": [0, 1974], "val": [1974, 2397], "test": [2397, 2820]}
+    # Rounding down otherwise; test takes the remainder.
+    assert split_bounds(101, NormalizeParams()) == {"train": [0, 70], "val": [70, 85], "test": [85, 101]}
 
 
 def test_zscore_uses_training_statistics_only():
@@ -60,6 +62,8 @@ def test_constant_training_span_is_a_user_error():
         ({"train": 0.7, "val": 0.2, "test": 0.2}, r"0.7 \+ 0.2 \+ 0.2 = 1.1; they should sum to 1"),
         ({"train": 1.0, "val": 0.0, "test": 0.0}, r"normalize.train=1.0 should be a fraction between 0 and 1"),
         ({"method": "robust"}, r"normalize.method='robust' is not valid; choose one of: zscore, minmax"),
+        ({"train": 0.9, "val": 0.04, "test": 0.06}, r"series of 20 values is too short for the splits "
+                                                     r"train/val/test = 18/0/2"),
     ],
 )
 def test_bad_params(in_tmp, capsys, raw, message):

@@ -40,12 +40,17 @@ def test_unknown_key_names_section_and_suggests():
         ({"rate": "fast"}, r"ex.rate='fast' should be a number"),
         ({"mode": "c"}, r"ex.mode='c' is not valid; choose one of: a, b"),
         ({"flag": 1}, r"ex.flag=1 should be true or false"),
-        ({"name": 3}, r"ex.name=3 should be a string"),
+        ({"name": 3.5}, r"ex.name=3.5 should be a string"),
     ],
 )
 def test_wrong_types_are_named(raw, message):
     with pytest.raises(UserError, match=message):
         parse_section(Example, "ex", raw)
+
+
+def test_whole_number_is_accepted_as_a_name():
+    # `sheet: 2024` reads from YAML as an int; it names a sheet.
+    assert parse_section(Example, "ex", {"name": 2024}).name == "2024"
 
 
 def test_exponent_without_dot_is_a_number():

@@ -101,3 +101,15 @@ def test_batch_larger_than_training_windows(tiny_project, capsys):
     assert main(stage_argv("train")) == 2
     assert "error: train.batch_size=5000 is larger than the 132 training windows" in capsys.readouterr().err
     assert not (tiny_project / "models" / "model.pt").exists()
+
+
+def test_diverged_run_writes_neither_model_nor_curves(tiny_project, capsys):
+    run_stages(["ingest", "normalize", "window"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "lr": 1e30}})
+    from pipeline.train import main
+    from tests.conftest import stage_argv
+
+    assert main(stage_argv("train")) == 2
+    err = capsys.readouterr().err
+    assert "error: training diverged at epoch" in err and "lower train.lr" in err
+    assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
