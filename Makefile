@@ -5,7 +5,10 @@ STAMP := $(VENV)/.installed
 # dvc.yaml runs `python -m pipeline.<stage>`: that python must be the venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv repro test bench clean
+.PHONY: venv repro test bench compare sweep report gate check-committed clean
+
+# Base revision for `make report` and `make gate`.
+BASE ?= main
 
 venv: $(STAMP)
 
@@ -15,13 +18,32 @@ $(STAMP): requirements.lock
 	touch $@
 
 repro: $(STAMP)
-	dvc repro
+	dvc repro --force
 
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
 bench: $(STAMP)
 	$(PYTHON) bench/speed.py --repro 1
+
+compare: $(STAMP)
+	$(PYTHON) -m ci.compare
+
+sweep: $(STAMP)
+	$(PYTHON) -m ci.sweep --grid sweep.yaml --jobs 2
+
+report: $(STAMP)
+	$(PYTHON) -m ci.report $(BASE) --images report > report.md
+	@echo "wrote report.md and report/"
+
+gate: $(STAMP)
+	$(PYTHON) -m ci.gate $(BASE)
+
+# Reproduce the committed params and require every metric to equal the committed value.
+check-committed: $(STAMP)
+	dvc repro --force
+	$(PYTHON) -m ci.gate HEAD --all --both-ways --tolerance 1e-6
+	$(PYTHON) -m ci.lock HEAD
 
 clean:
 	rm -rf $(VENV)

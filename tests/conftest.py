@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -89,3 +92,57 @@ def tiny_project(in_tmp):
     sine_series().to_csv(in_tmp / "series.csv", index=False)
     write_params(in_tmp / "params.yaml", SMALL_PARAMS)
     return in_tmp
+
+
+# --- temporary git + DVC repositories for end-to-end tests ---
+
+
+def sh(cwd, env, *args, check=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_repo(repo: Path, env: dict, params: dict) -> Path:
+    """A committed git + DVC repository holding this project's pipeline, ci tools, dvc.yaml, a 240-point
+    series as ``series.csv`` and ``params`` (not yet reproduced)."""
+    for package in ("pipeline", "ci"):
+        shutil.copytree(ROOT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
+    sine_series().to_csv(repo / "series.csv", index=False)
+    write_params(repo / "params.yaml", params)
+    sh(repo, env, "git", "init", "-q")
+    sh(repo, env, "dvc", "init", "-q")
+    commit(repo, env, "pipeline")
+    return repo
+
+
+def commit(repo: Path, env: dict, message: str) -> None:
+    sh(repo, env, "git", "add", "-A")
+    sh(repo, env, "git", "commit", "-qm", message, check=False)  # nothing to commit is fine
+
+
+def repro(repo: Path, env: dict, *extra: str) -> list[str]:
+    """Run `dvc repro` without the run cache; return the stages that ran, in order."""
+    out = sh(repo, env, "dvc", "repro", "--no-run-cache", *extra).stdout
+    return re.findall(r"Running stage '(\w+)'", out)
+
+
+def set_param(repo: Path, key: str, value) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    section, name = key.split(".")
+    params[section][name] = value
+    write_params(repo / "params.yaml", params)
+
+
+def full_params(**overrides) -> dict:
+    """This project's params.yaml (every key, as `dvc exp run -S` needs) shrunk to the 240-point series."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, values in SMALL_PARAMS.items():
+        params[section].update(values)
+    params["ingest"].update(sheet=None, column=None)
+    for key, value in overrides.items():
+        section, name = key.split(".")
+        params[section][name] = value
+    return params

@@ -79,3 +79,21 @@ def test_load_section_errors(tmp_path):
     bad.write_text("train: 3\n")
     with pytest.raises(UserError, match=r"section 'train' must be a mapping"):
         load_section(TrainParams, "train", bad)
+
+
+def test_params_yaml_lists_every_key_of_every_stage():
+    # `dvc exp run -S train.lr=...` can only override keys that params.yaml already has.
+    import dataclasses
+    import importlib
+
+    import yaml
+
+    from tests.conftest import ROOT, STAGES
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert set(params) == set(STAGES)
+    for stage in STAGES:
+        module = importlib.import_module(f"pipeline.{stage}")
+        (cls,) = [v for k, v in vars(module).items() if k.endswith("Params") and k.lower() == f"{stage}params"]
+        assert set(params[stage]) == {f.name for f in dataclasses.fields(cls)}, stage
+        load_section(cls, stage, ROOT / "params.yaml")  # and every value is valid

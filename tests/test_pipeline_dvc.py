@@ -1,51 +1,17 @@
 """End to end: the real `dvc` and `git` in a temporary repository, on a shortened config."""
 import json
-import re
-import shutil
-import subprocess
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT, SMALL_PARAMS, STAGES, sine_series, write_params
-
-
-def sh(cwd, env, *args, check=True):
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def repro(repo, env, *extra) -> list[str]:
-    """Run `dvc repro` without the run cache; return the stages that ran, in order."""
-    out = sh(repo, env, "dvc", "repro", "--no-run-cache", *extra).stdout
-    return re.findall(r"Running stage '(\w+)'", out)
-
-
-def set_param(repo, key, value):
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    section, name = key.split(".")
-    params[section][name] = value
-    write_params(repo / "params.yaml", params)
+from tests.conftest import SMALL_PARAMS, STAGES, commit, make_repo, repro, set_param, sh
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, dvc_env):
     """A git + DVC repository with the pipeline, a 240-point series and a 3-epoch config, reproduced once."""
-    repo = tmp_path_factory.mktemp("project")
-    env = dvc_env
-    shutil.copytree(ROOT / "pipeline", repo / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
-    sine_series().to_csv(repo / "series.csv", index=False)
-    write_params(repo / "params.yaml", SMALL_PARAMS)
-    sh(repo, env, "git", "init", "-q")
-    sh(repo, env, "dvc", "init", "-q")
-    sh(repo, env, "git", "add", "-A")
-    sh(repo, env, "git", "commit", "-qm", "pipeline")
-    assert repro(repo, env) == list(STAGES)
-    sh(repo, env, "git", "add", "-A")
-    sh(repo, env, "git", "commit", "-qm", "first run")
+    repo = make_repo(tmp_path_factory.mktemp("project"), dvc_env, SMALL_PARAMS)
+    assert repro(repo, dvc_env) == list(STAGES)
+    commit(repo, dvc_env, "first run")
     return repo
 
 
@@ -82,8 +48,7 @@ def test_forced_reruns_give_byte_identical_metrics(repo, dvc_env):
 
 def test_experiments_metrics_and_plots_work(repo, dvc_env):
     env = dvc_env
-    sh(repo, env, "git", "add", "-A")
-    sh(repo, env, "git", "commit", "-qm", "baseline", check=False)
+    commit(repo, env, "baseline")
     sh(repo, env, "dvc", "exp", "run", "-n", "faster", "-S", "train.lr=0.05")
     shown = json.loads(sh(repo, env, "dvc", "exp", "show", "--json").stdout)
     runs = [exp for rev in shown for exp in (rev.get("experiments") or [])]

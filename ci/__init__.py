@@ -1,0 +1,1 @@
+"""Tools for comparing experiments and reviewing changes: compare, sweep, report, gate. Run from the repo root."""

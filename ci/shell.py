@@ -1,0 +1,29 @@
+"""Run dvc and git from the ci tools, turning a failed command into one clear error."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+class CommandError(Exception):
+    """A dvc or git command failed; the message holds the command and what it printed."""
+
+
+def run(*args: str, capture: bool = True) -> str:
+    """Run ``args``; return its stdout (or stream it when ``capture`` is false)."""
+    proc = subprocess.run(args, capture_output=capture, text=True)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout or "").strip().splitlines() if capture else []
+        raise CommandError(f"`{' '.join(args)}` exited {proc.returncode}" + (f": {detail[-1]}" if detail else ""))
+    return proc.stdout if capture else ""
+
+
+def git_show_bytes(rev: str, path: str) -> bytes | None:
+    """The bytes of ``path`` at ``rev``, or None if it is not there."""
+    proc = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,72 @@
+"""Sweep: queue one DVC experiment per combination of the grid in sweep.yaml, run them, print the comparison.
+
+    python -m ci.sweep [--grid sweep.yaml] [--jobs 2]      # or: make sweep
+
+Queued experiments run on a copy of the last commit plus changes to files git tracks: untracked files are
+not seen, so commit new files first.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from ci.compare import compare_command
+from ci.shell import CommandError, fail, run
+
+
+def load_grid(path: Path, params_path: Path = Path("params.yaml")) -> dict[str, list]:
+    """The grid as {"section.key": [values]}, checked against the keys params.yaml has."""
+    if not path.is_file():
+        raise ValueError(f"{path}: grid file not found")
+    grid = yaml.safe_load(path.read_text()) or {}
+    params = yaml.safe_load(params_path.read_text()) or {}
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(f"{path}: expected a mapping of section.key to a list of values")
+    for key, values in grid.items():
+        section, _, name = str(key).partition(".")
+        if name not in (params.get(section) or {}):
+            raise ValueError(f"{path}: '{key}' is not a key of {params_path} (section.key, e.g. train.lr)")
+        if not isinstance(values, list) or not values or any(isinstance(v, (dict, list)) for v in values):
+            raise ValueError(f"{path}: '{key}' should be a non-empty list of values, got {values!r}")
+    return grid
+
+
+def set_params_args(grid: dict[str, list]) -> list[str]:
+    """`-S key=v1,v2` per axis: DVC's (Hydra's) sweep syntax queues the cartesian product."""
+    args = []
+    for key, values in grid.items():
+        args += ["-S", f"{key}={','.join(str(v) for v in values)}"]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grid", type=Path, default=Path("sweep.yaml"), help="grid file (default sweep.yaml)")
+    parser.add_argument("--jobs", type=int, default=2, help="experiments run at once (default 2)")
+    args = parser.parse_args(argv)
+    try:
+        grid = load_grid(args.grid)
+    except ValueError as err:
+        return fail(str(err))
+    count = len(list(itertools.product(*grid.values())))
+    try:
+        untracked = [line[3:] for line in run("git", "status", "--porcelain").splitlines() if line.startswith("??")]
+        if untracked:
+            print(f"sweep: warning: queued experiments will not see untracked files: {', '.join(untracked)}",
+                  file=sys.stderr)
+        print(f"sweep: queueing {count} experiments from {args.grid}", file=sys.stderr)
+        run("dvc", "exp", "run", "--queue", *set_params_args(grid))
+        run("dvc", "exp", "run", "--run-all", "--jobs", str(args.jobs), capture=False)
+        sys.stdout.write(run(*compare_command()))
+    except CommandError as err:
+        return fail(str(err))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""The review tools (ci.report, ci.gate, ci.compare, ci.sweep) against the real dvc and git."""
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import commit, full_params, make_repo, repro, set_param, sh
+
+MD5 = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+def table_rows(markdown: str, first_cell: str) -> list[list[str]]:
+    """Cells of the Markdown table rows whose first cell is ``first_cell``."""
+    rows = []
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            rows.append(cells)
+    return rows
+
+
+def metrics_at(repo, env, rev: str) -> dict:
+    return json.loads(sh(repo, env, "git", "show", f"{rev}:metrics/evaluate.json").stdout)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory, dvc_env):
+    """Two commits that differ only in train.lr, each with its reproduced metrics."""
+    repo = make_repo(tmp_path_factory.mktemp("history"), dvc_env, full_params(**{"train.lr": 0.01}))
+    repro(repo, dvc_env)
+    commit(repo, dvc_env, "base")
+    set_param(repo, "train.lr", 0.03)
+    repro(repo, dvc_env)
+    commit(repo, dvc_env, "raise the learning rate")
+    return repo
+
+
+def tool(repo, env, module, *args, check=True):
+    return sh(repo, env, sys.executable, "-m", f"ci.{module}", *args, check=check)
+
+
+def test_report_shows_the_param_change_and_the_metric_changes(history, dvc_env):
+    out = tool(history, dvc_env, "report", "HEAD~1", "--images", "rep").stdout
+    assert table_rows(out, "params.yaml") == [["params.yaml", "train.lr", "0.01", "0.03"]]
+    old, new = metrics_at(history, dvc_env, "HEAD~1"), metrics_at(history, dvc_env, "HEAD")
+    assert old["test_lstm_rmse"] != new["test_lstm_rmse"]
+    rows = {cells[1]: cells for cells in table_rows(out, "metrics/evaluate.json")}
+    for name in ("test_lstm_rmse", "test_lstm_mase", "val_lstm_rmse"):
+        _, _, before, after, change = rows[name]
+        assert float(before) == pytest.approx(old[name], abs=1e-5)
+        assert float(after) == pytest.approx(new[name], abs=1e-5)
+        assert float(change) == pytest.approx(new[name] - old[name], abs=2e-5)
+    assert "test_persistence_rmse" not in rows  # the baselines did not change
+    base_png = subprocess.run(["git", "show", "HEAD~1:metrics/figures/forecast.png"], cwd=history,
+                              capture_output=True, check=True).stdout
+    assert "![forecast at HEAD~1](rep/forecast-base.png)" in out and "(rep/forecast.png)" in out
+    assert (history / "rep" / "forecast-base.png").read_bytes() == base_png
+    assert (history / "rep" / "forecast.png").read_bytes() == (history / "metrics/figures/forecast.png").read_bytes()
+    assert base_png[:4] == b"\x89PNG" and (history / "rep" / "forecast-base.png").read_bytes() != \
+        (history / "rep" / "forecast.png").read_bytes()
+
+
+def test_report_with_nothing_changed(history, dvc_env):
+    out = tool(history, dvc_env, "report", "HEAD", "--images", "rep").stdout
+    assert "No params changed." in out and "No metric changed." in out
+
+
+def test_gate_fails_a_worse_metric_and_passes_a_better_one(history, dvc_env):
+    old, new = metrics_at(history, dvc_env, "HEAD~1"), metrics_at(history, dvc_env, "HEAD")
+    name = "test_lstm_rmse"
+    assert old[name] != new[name]
+    # Compare both ways round: the workspace holding HEAD's metrics against HEAD~1, then HEAD~1's against HEAD.
+    # Whichever way the workspace value is higher (worse) must fail; the other must pass.
+    outcomes = {}
+    for workspace, base in (("HEAD", "HEAD~1"), ("HEAD~1", "HEAD")):
+        sh(history, dvc_env, "git", "checkout", workspace, "--", "metrics/evaluate.json")
+        proc = tool(history, dvc_env, "gate", base, "--metric", name, "--tolerance", "0", check=False)
+        (row,) = table_rows(proc.stdout, f"metrics/evaluate.json:{name}")
+        base_value, work_value = metrics_at(history, dvc_env, base)[name], metrics_at(history, dvc_env, workspace)[name]
+        assert float(row[1]) == pytest.approx(base_value, rel=1e-5)
+        assert float(row[2]) == pytest.approx(work_value, rel=1e-5)
+        outcomes[work_value > base_value] = (proc.returncode, row[-1])
+        if work_value > base_value:
+            # The same worsening passes once the tolerance covers it.
+            loose = str((work_value - base_value) / base_value + 0.01)
+            assert tool(history, dvc_env, "gate", base, "--metric", name, "--tolerance", loose).returncode == 0
+        else:
+            # An improvement still counts as a change when both directions are checked.
+            both = tool(history, dvc_env, "gate", base, "--metric", name, "--tolerance", "0", "--both-ways",
+                        check=False)
+            assert both.returncode == 1
+    sh(history, dvc_env, "git", "checkout", "HEAD", "--", "metrics/evaluate.json")
+    assert outcomes == {True: (1, "FAIL"), False: (0, "ok")}
+
+
+def test_gate_unknown_metric_is_one_line(history, dvc_env):
+    proc = tool(history, dvc_env, "gate", "HEAD~1", "--metric", "test_lstm_rsme", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: metric 'test_lstm_rsme' not found") and proc.stderr.count("\n") == 1
+
+
+def test_committed_numbers_check_catches_a_stale_metric(history, dvc_env):
+    # What .ci/run does: reproduce the committed params, then every metric must equal the committed one.
+    repro(history, dvc_env, "-f")
+    ok = tool(history, dvc_env, "gate", "HEAD", "--all", "--both-ways", "--tolerance", "1e-6")
+    assert ok.returncode == 0 and "FAIL" not in ok.stdout
+    path = history / "metrics" / "evaluate.json"
+    metrics = json.loads(path.read_text())
+    metrics["test_lstm_rmse"] *= 1 + 1e-5
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    stale = tool(history, dvc_env, "gate", "HEAD", "--all", "--both-ways", "--tolerance", "1e-6", check=False)
+    assert stale.returncode == 1
+    assert [r[-1] for r in table_rows(stale.stdout, "metrics/evaluate.json:test_lstm_rmse")] == ["FAIL"]
+    sh(history, dvc_env, "git", "checkout", "--", "metrics/evaluate.json")
+
+
+def test_compare_table_lists_experiments_sorted_without_hashes(history, dvc_env):
+    sh(history, dvc_env, "dvc", "exp", "run", "-n", "fast", "-S", "train.lr=0.05")
+    sh(history, dvc_env, "dvc", "exp", "run", "-n", "small", "-S", "train.hidden_size=4", "-S", "train.lr=0.003")
+    out = tool(history, dvc_env, "compare").stdout
+    header = [c.strip() for c in out.splitlines()[0].strip("|").split("|")]
+    for column in ("train.lr", "train.hidden_size", "test_lstm_rmse", "test_persistence_rmse",
+                   "test_seasonal_naive_rmse", "test_lstm_mase"):
+        assert column in header, header
+    assert not MD5.search(out) and "Created" not in header and not any(c.startswith("val_") for c in header)
+    assert "train.epochs" not in header  # a param no experiment changed
+    rmse = header.index("test_lstm_rmse")
+    exps = [line for line in out.splitlines() if "[fast]" in line or "[small]" in line]
+    assert len(exps) == 2
+    values = [float(line.strip("|").split("|")[rmse]) for line in exps]
+    assert values == sorted(values)
+
+
+def test_sweep_runs_the_whole_grid(history, dvc_env):
+    (history / "grid.yaml").write_text("train.lr: [0.02, 0.04]\ntrain.hidden_size: [4, 6]\n")
+    commit(history, dvc_env, "grid")
+    proc = tool(history, dvc_env, "sweep", "--grid", "grid.yaml", "--jobs", "2")
+    shown = json.loads(sh(history, dvc_env, "dvc", "exp", "show", "--json").stdout)
+    combos = set()
+    for run in (exp for rev in shown for exp in (rev.get("experiments") or [])):
+        data = run["revs"][0]["data"]
+        params = data["params"]["params.yaml"]["data"]["train"]
+        assert "test_lstm_rmse" in data["metrics"]["metrics/evaluate.json"]["data"]
+        combos.add((params["lr"], params["hidden_size"]))
+    assert combos == {(0.02, 4), (0.02, 6), (0.04, 4), (0.04, 6)}
+    table = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    assert "test_lstm_rmse" in table[0]
+    assert sum(1 for line in table if "├──" in line or "└──" in line) >= 4
+
+
+def test_sweep_grid_errors(history, dvc_env):
+    (history / "bad.yaml").write_text("train.learning_rate: [0.1]\n")
+    proc = tool(history, dvc_env, "sweep", "--grid", "bad.yaml", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: bad.yaml: 'train.learning_rate' is not a key of params.yaml " \
+                                  "(section.key, e.g. train.lr)"
+    (history / "bad.yaml").write_text("train.lr: 0.1\n")
+    proc = tool(history, dvc_env, "sweep", "--grid", "bad.yaml", check=False)
+    assert proc.returncode == 2 and "'train.lr' should be a non-empty list of values, got 0.1" in proc.stderr
+
+
+def test_lock_check_catches_a_commit_made_without_repro(history, dvc_env):
+    assert tool(history, dvc_env, "lock", "HEAD").returncode == 0
+    with open(history / "pipeline" / "plot.py", "a") as f:
+        f.write("# an edit committed without dvc repro\n")
+    commit(history, dvc_env, "edit plot without repro")
+    assert repro(history, dvc_env) == ["plot"]
+    stale = tool(history, dvc_env, "lock", "HEAD", check=False)
+    assert stale.returncode == 1
+    assert "stage plot: dependency pipeline/plot.py differs" in stale.stderr
+    assert "error: dvc.lock at HEAD is stale" in stale.stderr
+    commit(history, dvc_env, "repro")
+    assert tool(history, dvc_env, "lock", "HEAD").returncode == 0
