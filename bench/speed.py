@@ -80,6 +80,22 @@ def plain_loop(series: torch.Tensor, epochs: int) -> list[float]:
     return times
 
 
+def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
+    """Median seconds for recursive H-step forecasts from ``origins`` origins with the reference model."""
+    from pipeline.model import LSTMForecaster, ModelConfig, forecast
+
+    torch.set_num_threads(1)
+    series = torch.randn(origins + TIME_STEP + horizon)
+    windows = Windows(series, (TIME_STEP, TIME_STEP + origins), TIME_STEP, "last", horizon)
+    model = LSTMForecaster(ModelConfig()).eval()
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        forecast(model, windows, horizon, "recursive")
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def time_repro() -> float:
     """Wall time of a full default `dvc repro` in a scratch git repository holding this project's files."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,6 +136,7 @@ def main() -> None:
     print(f"{'configuration':<30} {'median s/epoch':>15} {'vs plain loop':>14} {'vs TF1 2.0 s':>13}")
     for name, median in medians.items():
         print(f"{name:<30} {median:>15.3f} {plain / median:>13.2f}x {REFERENCE_TF1_SECONDS / median:>12.1f}x")
+    print(f"backtest: 5000 origins x 12 steps, recursive, 2 x 8 LSTM: median {time_backtest():.2f} s over 3 runs")
     if args.repro:
         walls = [time_repro() for _ in range(args.repro)]
         print(f"full default dvc repro: median {statistics.median(walls):.1f} s over {len(walls)} run(s) "

@@ -1,4 +1,4 @@
-"""Forecast error metrics and naive baselines, in original units."""
+"""Forecast error metrics, in original units."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,13 +39,3 @@ def score(actual: np.ndarray, predicted: np.ndarray, scale: float) -> dict[str, 
         "smape": smape(actual, predicted),
         "mase": mase(actual, predicted, scale),
     }
-
-
-def persistence(series: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Forecast of ``series[t]`` for each t in ``targets``: the last observed value, ``series[t - 1]``."""
-    return series[targets - 1]
-
-
-def seasonal_naive(series: np.ndarray, targets: np.ndarray, season: int) -> np.ndarray:
-    """Forecast of ``series[t]``: the value one season earlier, ``series[t - season]``."""
-    return series[targets - season]

@@ -52,13 +52,26 @@ class LSTMForecaster(nn.Module):
         return self.head(h)
 
 
-def one_step_forecasts(model: nn.Module, windows: Windows) -> torch.Tensor:
-    """The model's last output on each window, i.e. its scaled one-step-ahead forecasts: (len(windows),)."""
+def forecast(model: nn.Module, windows: Windows, horizon: int, strategy: str) -> torch.Tensor:
+    """Scaled forecasts of the ``horizon`` values after each window: (len(windows), horizon).
+
+    ``direct``: the model's last step outputs all ``horizon`` values at once. ``recursive``: the model
+    forecasts one step, that forecast is appended to the inputs (the oldest input drops out), and so on.
+    Either way only the window's inputs are read: never a value at or after its first future index.
+    """
     out = []
     with torch.inference_mode():
         for start in range(0, len(windows), FORECAST_CHUNK):
-            x, _ = windows.batch(torch.arange(start, min(start + FORECAST_CHUNK, len(windows))))
-            out.append(model(x)[:, -1, 0])
+            x = windows.inputs(torch.arange(start, min(start + FORECAST_CHUNK, len(windows))))  # (B, T, 1)
+            if strategy == "direct":
+                out.append(model(x)[:, -1, :horizon])
+                continue
+            steps = []
+            for _ in range(horizon):
+                step = model(x)[:, -1, :1]  # (B, 1)
+                steps.append(step)
+                x = torch.cat([x[:, 1:], step.unsqueeze(-1)], dim=1)
+            out.append(torch.cat(steps, dim=1))
     return torch.cat(out)
 
 

@@ -44,8 +44,10 @@ def forecast_figure(series: pd.DataFrame, predictions: pd.DataFrame, params: Plo
     has_time = "time" in series
     x = series["time"] if has_time else pd.Series(np.arange(len(series)))
     ax.plot(x, series["value"], color="0.3", linewidth=0.8, label="actual")
-    ax.plot(x.iloc[predictions["t"]], predictions["predicted"], color="tab:red", linewidth=0.9,
-            label="LSTM one-step forecast")
+    pred_x = x.iloc[predictions["t"]]
+    ax.fill_between(pred_x, predictions["lower"], predictions["upper"], color="tab:red", alpha=0.18, linewidth=0,
+                    label="prediction interval")
+    ax.plot(pred_x, predictions["predicted"], color="tab:red", linewidth=0.9, label="LSTM one-step forecast")
     for split, color in SPAN_COLORS.items():
         rows = np.flatnonzero(series["split"].to_numpy() == split)
         if len(rows):

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from pipeline.errors import UserError, stage_main
 from pipeline.files import read_json, read_parquet
-from pipeline.model import LSTMForecaster, ModelConfig, one_step_forecasts, save_checkpoint
+from pipeline.model import LSTMForecaster, ModelConfig, forecast, save_checkpoint
 from pipeline.params import load_section, require
 from pipeline.window import Windows
 
@@ -41,6 +41,7 @@ class TrainParams:
     patience: int = 0
     threads: int = 1
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    strategy: Literal["recursive", "direct"] = "recursive"
 
     def validate(self) -> None:
         require(self.hidden_size >= 1, f"train.hidden_size={self.hidden_size} should be >= 1")
@@ -84,9 +85,9 @@ def single_buffer_adam(model: nn.Module, lr: float) -> tuple[torch.optim.Adam, t
     return torch.optim.Adam([buffer], lr=lr), grads
 
 
-def one_step_mse(model: nn.Module, windows: Windows) -> float:
-    """Mean squared error of the one-step-ahead forecasts over ``windows``: the validation loss."""
-    return float(((one_step_forecasts(model, windows) - windows.next_values()) ** 2).mean())
+def forecast_mse(model: nn.Module, windows: Windows, strategy: str) -> float:
+    """Mean squared error of the ``windows.horizon``-step forecasts over ``windows``: the validation loss."""
+    return float(((forecast(model, windows, windows.horizon, strategy) - windows.future()) ** 2).mean())
 
 
 @dataclass
@@ -100,10 +101,16 @@ class TrainResult:
 
 
 def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device) -> TrainResult:
-    """Train with Adam on shuffled mini-batches; keep the weights of the epoch with the lowest validation loss."""
+    """Train with Adam on shuffled mini-batches; keep the weights of the epoch with the lowest validation loss.
+
+    ``train`` yields the training pairs (one-step targets for ``recursive``, ``horizon`` targets for
+    ``direct``); ``val`` holds windows of the full horizon, scored as they will be evaluated.
+    """
     torch.manual_seed(params.seed)
     shuffle = torch.Generator(device="cpu").manual_seed(params.seed)
-    model = LSTMForecaster(ModelConfig(params.hidden_size, params.num_layers, params.dropout)).to(device)
+    outputs = val.horizon if params.strategy == "direct" else 1
+    model = LSTMForecaster(ModelConfig(params.hidden_size, params.num_layers, params.dropout, output_size=outputs))
+    model = model.to(device)
     optimizer, grads = single_buffer_adam(model, params.lr)
     loss_fn = nn.MSELoss()
     last_only = train.target == "last"
@@ -126,7 +133,7 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
             running += loss.detach() * len(x)
         model.eval()
         train_loss = float(running) / n
-        val_loss = one_step_mse(model, val)
+        val_loss = forecast_mse(model, val, params.strategy)
         result.epoch_seconds.append(time.perf_counter() - started)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise UserError(
@@ -154,8 +161,11 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
     device = resolve_device(params.device)
     index = read_json(windows_path)
     series = torch.tensor(read_parquet(scaled_path)["scaled"].to_numpy(), dtype=torch.float32, device=device)
-    train = Windows(series, index["ends"]["train"], index["time_step"], index["target"])
-    val = Windows(series, index["ends"]["val"], index["time_step"], "last")
+    horizon = index["horizon"]
+    # recursive: the model learns one step and is rolled forward at forecast time; direct: all H at once.
+    train_horizon = horizon if params.strategy == "direct" else 1
+    train = Windows(series, index["ends"]["train"], index["time_step"], index["target"], train_horizon)
+    val = Windows(series, index["ends"]["val"], index["time_step"], "last", horizon)
     if params.batch_size > len(train):
         raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows")
     log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val), device, params.threads)
@@ -164,7 +174,8 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
     save_checkpoint(
         model_out,
         result.model,
-        {"best_epoch": result.best_epoch, "time_step": index["time_step"], "target": index["target"]},
+        {"best_epoch": result.best_epoch, "time_step": index["time_step"], "target": index["target"],
+         "horizon": horizon, "strategy": params.strategy},
     )
     # The curves are logged once training has succeeded, so a diverged or failed run leaves none behind.
     # dvcyaml=False: dvc.yaml declares our metrics and plots; dvclive must not rewrite it.

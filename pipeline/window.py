@@ -25,64 +25,89 @@ log = logging.getLogger("window")
 class WindowParams:
     time_step: int = 96
     target: Literal["sequence", "last"] = "sequence"
+    horizon: int = 1
 
     def validate(self) -> None:
         require(self.time_step >= 1, f"window.time_step={self.time_step} should be >= 1")
+        require(self.horizon >= 1, f"window.horizon={self.horizon} should be >= 1")
 
 
-def window_ends(length: int, splits: dict[str, list[int]], time_step: int) -> dict[str, list[int]]:
-    """[first, stop) of the index ``t`` of each window's last target, per split.
+def window_ends(length: int, splits: dict[str, list[int]], time_step: int, horizon: int = 1) -> dict[str, list[int]]:
+    """[first, stop) of ``t``, the index of each window's first future value, per split.
 
-    A window ending at target ``t`` reads inputs ``z[t - time_step : t]``. It belongs to the split
-    holding ``t``; its inputs may reach back into earlier splits (values known at forecast time),
-    so only the training split loses its first ``time_step`` points.
+    A window at ``t`` reads inputs ``z[t - time_step : t]`` and is scored on ``z[t : t + horizon]``.
+    It belongs to the split that holds all its future values; its inputs may reach back into earlier
+    splits (values known at forecast time), so only the training split loses its first ``time_step``
+    points, and every split loses its last ``horizon - 1``.
     """
-    ends = {name: [max(a, time_step), b] for name, (a, b) in splits.items()}
+    ends = {name: [max(a, time_step), b - horizon + 1] for name, (a, b) in splits.items()}
     empty = [name for name, (a, b) in ends.items() if b - a < 1]
     if empty:
         sizes = "/".join(str(b - a) for a, b in splits.values())
         raise UserError(
             f"window.time_step={time_step} leaves no whole window in the {' and '.join(empty)} split: "
-            f"series length {length}, train/val/test sizes {sizes}; a training window needs time_step + 1 "
-            f"= {time_step + 1} values, so lower window.time_step or give the series more rows"
+            f"series length {length}, train/val/test sizes {sizes}; a training window needs time_step + horizon "
+            f"= {time_step + horizon} values and every split at least horizon = {horizon}, so lower "
+            f"window.time_step or window.horizon, or give the series more rows"
         )
     return ends
 
 
 class Windows:
-    """The windows ending at targets ``ends`` of one scaled series, sliced lazily.
+    """Windows of ``time_step`` inputs, each followed by ``horizon`` future values, sliced lazily.
 
-    ``series``: (N,) float tensor. Row ``t - time_step`` of the (N - time_step, time_step + 1) view
-    holds ``z[t - time_step : t + 1]``: the inputs followed by the next value.
+    A window is named by ``t``, the index of its first future value: inputs ``z[t - T : t]``, future
+    ``z[t : t + H]``. Row ``t - T`` of the (N - T - H + 1, T + H) strided view of ``series`` holds both.
+    ``ends`` is the [first, stop) range of ``t``; ``stride`` keeps every stride-th window of it.
     """
 
-    def __init__(self, series: torch.Tensor, ends: Sequence[int], time_step: int, target: str):
+    def __init__(self, series: torch.Tensor, ends: Sequence[int], time_step: int, target: str,
+                 horizon: int = 1, stride: int = 1):
         self.time_step = time_step
         self.target = target
-        self._rows = series.unfold(0, time_step + 1, 1)  # a view: no copy of the series
-        self.ends = torch.arange(ends[0], ends[1], device=series.device)
+        self.horizon = horizon
+        self._rows = series.unfold(0, time_step + horizon, 1)  # a view: no copy of the series
+        self.ends = torch.arange(ends[0], ends[1], stride, device=series.device)
 
     def __len__(self) -> int:
         return len(self.ends)
 
+    def _gather(self, positions: torch.Tensor | None) -> torch.Tensor:
+        ends = self.ends if positions is None else self.ends[positions.to(self.ends.device)]
+        return self._rows[ends - self.time_step]  # (B, T + H): copies only these windows
+
+    def future(self, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """The ``horizon`` values after each window, ``z[t : t + H]``: what forecasts are scored on. (B, H)"""
+        return self._gather(positions)[:, self.time_step :]
+
     def next_values(self) -> torch.Tensor:
-        """The value right after each window, ``z[t]``: what a one-step forecast is scored on. (len,)"""
-        return self._rows[self.ends - self.time_step, -1]
+        """The value right after each window, ``z[t]``. (len,)"""
+        return self.future()[:, 0]
+
+    def inputs(self, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, 1): the inputs of the windows at ``positions`` (indices into this set; None: all)."""
+        return self._gather(positions)[:, : self.time_step].unsqueeze(-1)
 
     def batch(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Windows at ``positions`` (indices into this set): x (B, T, 1) and y (B, T, 1) or (B, 1, 1)."""
-        rows = self._rows[self.ends[positions.to(self.ends.device)] - self.time_step]  # (B, T + 1): gathers only this batch
-        x = rows[:, :-1].unsqueeze(-1)
-        y = rows[:, 1:] if self.target == "sequence" else rows[:, -1:]
-        return x, y.unsqueeze(-1)
+        """Training pairs: x (B, T, 1) and y, the next ``horizon`` values after every input step,
+        (B, T, H) for ``target: sequence``, or after the last step only, (B, 1, H) for ``target: last``."""
+        rows = self._gather(positions)
+        x = rows[:, : self.time_step].unsqueeze(-1)
+        if self.target == "sequence":
+            y = rows[:, 1:].unfold(1, self.horizon, 1)  # step i's targets: z[s + i + 1 : s + i + 1 + H]
+        else:
+            y = rows[:, self.time_step :].unsqueeze(1)
+        return x, y
 
 
 def run(params: WindowParams, stats_path: Path, out: Path) -> None:
     stats = read_json(stats_path)
-    ends = window_ends(stats["length"], stats["splits"], params.time_step)
+    ends = window_ends(stats["length"], stats["splits"], params.time_step, params.horizon)
     counts = {name: b - a for name, (a, b) in ends.items()}
-    write_json(out, {"time_step": params.time_step, "target": params.target, "ends": ends, "counts": counts})
-    log.info("time_step %d, target %s: windows per split %s", params.time_step, params.target, counts)
+    write_json(out, {"time_step": params.time_step, "target": params.target, "horizon": params.horizon,
+                     "ends": ends, "counts": counts})
+    log.info("time_step %d, horizon %d, target %s: windows per split %s", params.time_step, params.horizon,
+             params.target, counts)
 
 
 @stage_main

@@ -20,20 +20,13 @@ def test_metrics_by_hand():
     assert metrics.mase(actual, predicted, 0.5) == 2.0
 
 
-def test_baselines_look_back_the_right_distance():
-    series = np.arange(10.0) * 10
-    targets = np.array([5, 9])
-    assert metrics.persistence(series, targets).tolist() == [40.0, 80.0]
-    assert metrics.seasonal_naive(series, targets, 3).tolist() == [20.0, 60.0]
-
-
 def test_evaluate_scores_the_same_points_for_every_model(tiny_project):
     run_stages()
     results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
     table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
     series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
     assert list(results) == sorted(results)
-    assert list(table.columns) == ["t", "time", "split", "actual", "predicted"]
+    assert list(table.columns) == ["t", "time", "split", "actual", "predicted", "lower", "upper"]
     # 240 points: val = 144..191, test = 192..239.
     assert table["t"].tolist() == list(range(144, 240))
     assert results["val_points"] == 48 and results["test_points"] == 48
@@ -49,9 +42,45 @@ def test_evaluate_scores_the_same_points_for_every_model(tiny_project):
     lstm_rmse = np.sqrt(np.mean((test["actual"] - test["predicted"]) ** 2))
     assert results["test_lstm_rmse"] == pytest.approx(lstm_rmse, rel=1e-5)  # CSV keeps 6 decimals
     for split in ("val", "test"):
-        for model in ("lstm", "persistence", "seasonal_naive"):
+        for model in ("lstm", "persistence", "seasonal_naive", "linear"):
             for metric in metrics.METRICS:
                 assert np.isfinite(results[f"{split}_{model}_{metric}"])
+        skill = 1 - results[f"{split}_lstm_mase"] / results[f"{split}_persistence_mase"]
+        assert results[f"{split}_lstm_skill"] == pytest.approx(skill)
+    assert not any(key.endswith("_h1") for key in results)  # horizon 1: no per-step keys
+    # The interval is the forecast +- one half-width, and the coverage counts the test points inside it.
+    # Its width is proportional to the recent volatility: mean |one-step change| over the 12 steps before t.
+    widths = (table["upper"] - table["lower"]).to_numpy()
+    volatility = np.array([max(np.mean(np.abs(np.diff(series[t - 13 : t]))), 0.1 * scale) for t in table["t"]])
+    assert np.allclose(widths / volatility, (widths / volatility)[0], rtol=1e-4)
+    assert results["test_lstm_width"] == pytest.approx(widths[table["split"] == "test"].mean(), rel=1e-5)
+    inside = (test["actual"] >= test["lower"] - 1e-5) & (test["actual"] <= test["upper"] + 1e-5)
+    assert results["test_lstm_coverage"] == pytest.approx(inside.mean(), abs=1 / 48)
+    by_step = pd.read_csv(tiny_project / "metrics" / "horizon.csv")
+    assert list(by_step.columns) == ["h", "lstm", "persistence", "seasonal_naive", "linear"]
+    assert by_step["persistence"].iloc[0] == pytest.approx(results["test_persistence_rmse"], abs=1e-6)
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_multi_step_horizon_reports_every_step(tiny_project, strategy):
+    params = {**SMALL_PARAMS, "window": {**SMALL_PARAMS["window"], "horizon": 3},
+              "train": {**SMALL_PARAMS["train"], "strategy": strategy}, "evaluate": {"season": 24, "stride": 2}}
+    write_params(tiny_project / "params.yaml", params)
+    run_stages()
+    results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
+    # test span 192..239; origins t in [192, 238) every 2nd: 192, 194, ..., 236
+    starts = np.arange(192, 238, 2)
+    assert results["test_points"] == len(starts) == 23
+    for h in (1, 2, 3):
+        persistence_mae = np.mean(np.abs(series[starts + h - 1] - series[starts - 1]))
+        assert results[f"test_persistence_mae_h{h}"] == pytest.approx(persistence_mae)
+        assert 0 <= results[f"test_lstm_coverage_h{h}"] <= 1
+    mean_rmse = np.mean([results[f"test_lstm_rmse_h{h}"] for h in (1, 2, 3)])
+    assert results["test_lstm_rmse"] == pytest.approx(mean_rmse)
+    by_step = pd.read_csv(tiny_project / "metrics" / "horizon.csv")
+    assert by_step["h"].tolist() == [1, 2, 3]
+    assert by_step["lstm"].tolist() == pytest.approx([results[f"test_lstm_rmse_h{h}"] for h in (1, 2, 3)], abs=1e-6)
 
 
 def test_rerun_is_byte_identical(tiny_project):
@@ -78,6 +107,18 @@ def test_model_trained_on_other_windows_is_refused(tiny_project, capsys):
     run_stages(["window"])
     assert main(stage_argv("evaluate")) == 2
     err = capsys.readouterr().err
-    assert "models/model.pt was trained on windows of time_step=12, target='sequence' but data/windows.json has " \
-           "time_step=6" in err
+    assert "models/model.pt was trained on windows of (time_step, target, horizon) = (12, 'sequence', 1) but " \
+           "data/windows.json has (6, 'sequence', 1)" in err
     assert not (tiny_project / "metrics" / "evaluate.json").exists()
+
+
+def test_constant_width_interval_with_window_zero(tiny_project):
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {"season": 24, "interval_window": 0}})
+    run_stages()
+    table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
+    val = table[table["split"] == "val"]
+    widths = (table["upper"] - table["lower"]).to_numpy()
+    assert np.allclose(widths, widths[0], atol=2e-6)
+    # Plain split conformal, by hand: 48 validation residuals, level 0.9 -> k = ceil(49 * 0.9) = 45th smallest.
+    residuals = np.sort(np.abs(val["actual"] - val["predicted"]).to_numpy())
+    assert widths[0] / 2 == pytest.approx(residuals[44], abs=2e-5)

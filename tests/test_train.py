@@ -5,7 +5,7 @@ import torch
 
 from pipeline.errors import UserError
 from pipeline.model import LSTMForecaster, ModelConfig, load_checkpoint
-from pipeline.train import TrainParams, fit, one_step_mse, resolve_device, single_buffer_adam
+from pipeline.train import TrainParams, fit, forecast_mse, resolve_device, single_buffer_adam
 from pipeline.window import Windows
 from tests.conftest import run_stages, write_params, SMALL_PARAMS
 
@@ -19,7 +19,7 @@ def sine_windows(target="sequence"):
 def test_training_reduces_validation_loss_and_is_deterministic():
     train, val = sine_windows()
     params = TrainParams(epochs=8, batch_size=8, lr=0.01, seed=3)
-    untrained = one_step_mse(LSTMForecaster(ModelConfig()), val)
+    untrained = forecast_mse(LSTMForecaster(ModelConfig()), val, "recursive")
     first = fit(train, val, params, torch.device("cpu"))
     second = fit(train, val, params, torch.device("cpu"))
     assert first.best_val_loss < untrained / 4
@@ -33,7 +33,7 @@ def test_keeps_the_weights_of_the_best_validation_epoch():
     result = fit(train, val, TrainParams(epochs=6, batch_size=8, lr=0.05, seed=0), torch.device("cpu"))
     assert result.best_val_loss == min(result.val_losses)
     assert result.best_epoch == 1 + result.val_losses.index(min(result.val_losses))
-    assert one_step_mse(result.model, val) == pytest.approx(result.best_val_loss, rel=1e-6)
+    assert forecast_mse(result.model, val, "recursive") == pytest.approx(result.best_val_loss, rel=1e-6)
 
 
 def test_last_target_trains_too():
@@ -87,6 +87,7 @@ def test_main_writes_checkpoint_and_curves(tiny_project):
     run_stages(["ingest", "normalize", "window", "train"])
     model, ckpt = load_checkpoint(tiny_project / "models" / "model.pt")
     assert ckpt["time_step"] == 12 and ckpt["target"] == "sequence" and 1 <= ckpt["best_epoch"] <= 3
+    assert ckpt["horizon"] == 1 and ckpt["strategy"] == "recursive"
     assert model.config == ModelConfig(hidden_size=8, num_layers=2)
     lines = (tiny_project / "metrics" / "train" / "plots" / "metrics" / "val_loss.tsv").read_text().splitlines()
     assert lines[0] == "step\tval_loss" and len(lines) == 1 + 3
@@ -113,3 +114,14 @@ def test_diverged_run_writes_neither_model_nor_curves(tiny_project, capsys):
     err = capsys.readouterr().err
     assert "error: training diverged at epoch" in err and "lower train.lr" in err
     assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
+
+
+def test_direct_strategy_learns_all_steps_at_once():
+    t = torch.arange(200, dtype=torch.float32)
+    series = torch.sin(2 * math.pi * t / 20)
+    train = Windows(series, (10, 148), 10, "sequence", horizon=3)
+    val = Windows(series, (150, 198), 10, "last", horizon=3)
+    result = fit(train, val, TrainParams(epochs=8, batch_size=8, lr=0.01, strategy="direct"), torch.device("cpu"))
+    assert result.model.head.out_features == 3
+    untrained = forecast_mse(LSTMForecaster(ModelConfig(output_size=3)), val, "direct")
+    assert result.best_val_loss < untrained / 4

@@ -17,7 +17,7 @@ def test_window_ends_per_split():
 
 def test_no_whole_window_names_the_numbers():
     with pytest.raises(UserError, match=r"time_step=10 leaves no whole window in the train split: series length 16, "
-                                        r"train/val/test sizes 10/3/3; .* needs time_step \+ 1 = 11 values"):
+                                        r"train/val/test sizes 10/3/3; .* needs time_step \+ horizon = 11 values"):
         window_ends(16, SPLITS, 10)
 
 
@@ -58,7 +58,8 @@ def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "target": "last"}})
     assert main(["--stats", "stats.json", "--out", "windows.json"]) == 0
     index = json.loads((in_tmp / "windows.json").read_text())
-    assert index == {"time_step": 4, "target": "last", "ends": {"train": [4, 10], "val": [10, 13], "test": [13, 16]},
+    assert index == {"time_step": 4, "target": "last", "horizon": 1,
+                     "ends": {"train": [4, 10], "val": [10, 13], "test": [13, 16]},
                      "counts": {"train": 6, "val": 3, "test": 3}}
     (in_tmp / "windows.json").unlink()
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 0}})
@@ -74,3 +75,18 @@ def test_main_series_too_short_for_the_window(in_tmp, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "series length 16, train/val/test sizes 10/3/3" in err
     assert not (in_tmp / "windows.json").exists()
+
+
+def test_horizon_shortens_every_split_and_windows_carry_h_targets():
+    assert window_ends(16, SPLITS, 4, horizon=2) == {"train": [4, 9], "val": [10, 12], "test": [13, 15]}
+    series = torch.arange(16, dtype=torch.float32)
+    windows = Windows(series, (4, 9), 4, "sequence", horizon=2)
+    x, y = windows.batch(torch.tensor([0]))
+    assert x[0, :, 0].tolist() == [0, 1, 2, 3]
+    assert y.shape == (1, 4, 2) and y[0].tolist() == [[1, 2], [2, 3], [3, 4], [4, 5]]
+    _, last = Windows(series, (4, 9), 4, "last", horizon=2).batch(torch.tensor([4]))
+    assert last.tolist() == [[[8, 9]]]
+    # The last training window's targets stay inside the training span [0, 10).
+    assert windows.future()[-1].tolist() == [8, 9]
+    strided = Windows(series, (13, 15), 4, "last", horizon=2, stride=5)
+    assert strided.ends.tolist() == [13]
