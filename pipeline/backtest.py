@@ -46,6 +46,14 @@ def linear_forecast(model: Ridge, z: np.ndarray, starts: np.ndarray, time_step: 
     return model.predict(lags).reshape(len(starts), -1)
 
 
+def to_levels(modelled: np.ndarray, values: np.ndarray, starts: np.ndarray, difference: bool) -> np.ndarray:
+    """Forecasts of the modelled series (unscaled), (n, H), as levels: with differencing, the forecast
+    changes are summed onto the last observed value ``values[t - 1]``."""
+    if not difference:
+        return modelled
+    return values[starts - 1][:, None] + np.cumsum(modelled, axis=1)
+
+
 def local_scale(values: np.ndarray, starts: np.ndarray, window: int, floor: float) -> np.ndarray:
     """Recent volatility at each origin: the mean absolute one-step change over the ``window`` changes before
     ``t`` (values ``t - window - 1 .. t - 1``), at least ``floor``; all ones when ``window`` is 0. (n,)"""

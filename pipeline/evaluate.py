@@ -16,7 +16,7 @@ from pipeline import metrics
 from pipeline.errors import UserError, stage_main
 from pipeline.files import read_json, read_parquet, write_csv, write_json
 from pipeline.backtest import (conformal_quantile, fit_linear, future_values, linear_forecast, local_scale,
-                               persistence, seasonal_naive)
+                               persistence, seasonal_naive, to_levels)
 from pipeline.model import LSTMForecaster, forecast, load_checkpoint
 from pipeline.params import load_section, require
 from pipeline.scaling import Scaler
@@ -46,12 +46,13 @@ class EvaluateParams:
         require(self.ridge_alpha >= 0, f"evaluate.ridge_alpha={self.ridge_alpha} should be >= 0")
 
 
-def backtest(frame: pd.DataFrame, index: dict, scaler: Scaler, model: LSTMForecaster, strategy: str,
+def backtest(frame: pd.DataFrame, index: dict, stats: dict, model: LSTMForecaster, strategy: str,
              params: EvaluateParams, scale: float) -> dict[str, dict]:
     """Per scored split: origins, actual values and every model's forecasts, (n, H), in original units,
     and each origin's recent volatility (for the interval)."""
     values = frame["value"].to_numpy(dtype=np.float64)
     z = frame["scaled"].to_numpy(dtype=np.float64)
+    scaler, difference = Scaler.from_json(stats["scaler"]), stats.get("difference", False)
     time_step, horizon = index["time_step"], index["horizon"]
     first = min(index["ends"][s][0] for s in SCORED_SPLITS)
     if params.season > first:
@@ -71,10 +72,12 @@ def backtest(frame: pd.DataFrame, index: dict, scaler: Scaler, model: LSTMForeca
             "volatility": local_scale(values, starts, params.interval_window, 0.1 * scale),
             "actual": future_values(values, starts, horizon),
             "forecasts": {
-                "lstm": scaler.inverse(forecast(model, windows, horizon, strategy).double().numpy()),
+                "lstm": to_levels(scaler.inverse(forecast(model, windows, horizon, strategy).double().numpy()),
+                                  values, starts, difference),
                 "persistence": persistence(values, starts, horizon),
                 "seasonal_naive": seasonal_naive(values, starts, horizon, params.season),
-                "linear": scaler.inverse(linear_forecast(linear, z, starts, time_step)),
+                "linear": to_levels(scaler.inverse(linear_forecast(linear, z, starts, time_step)), values, starts,
+                                    difference),
             },
         }
     return out
@@ -149,7 +152,7 @@ def run(
     train_lo, train_hi = stats["splits"]["train"]
     scale = metrics.naive_scale(values[train_lo:train_hi])  # MASE's denominator: training span only
     started = time.perf_counter()
-    runs = backtest(frame, index, Scaler.from_json(stats["scaler"]), model, ckpt["strategy"], params, scale)
+    runs = backtest(frame, index, stats, model, ckpt["strategy"], params, scale)
     origins = sum(len(run["starts"]) for run in runs.values())
     log.info("backtest: %d origins x %d steps, 4 models, in %.2f s", origins, index["horizon"],
              time.perf_counter() - started)
@@ -163,6 +166,9 @@ def run(
         log.info("%s RMSE (mean over steps): %s; LSTM skill vs persistence %.3f", split,
                  ", ".join(f"{m} {results[f'{split}_{m}_rmse']:.3f}" for m in runs[split]["forecasts"]),
                  results[f"{split}_lstm_skill"])
+    models = list(runs["test"]["forecasts"])
+    log.info("test winners: %s", ", ".join(
+        f"{metric} {min(models, key=lambda m: results[f'test_{m}_{metric}'])}" for metric in metrics.METRICS))
     log.info("%.0f%% interval on test: coverage %.3f, mean width %.2f", 100 * params.interval,
              results["test_lstm_coverage"], results["test_lstm_width"])
 

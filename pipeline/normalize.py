@@ -28,6 +28,9 @@ class NormalizeParams:
     val: float = 0.15
     test: float = 0.15
     method: Literal["zscore", "minmax"] = "zscore"
+    # Model the one-step changes y[t] - y[t-1] instead of the levels; forecasts are summed back onto the
+    # last observed value. The first point has no change and is modelled as 0.
+    difference: bool = False
 
     def validate(self) -> None:
         for name in SPLITS:
@@ -59,14 +62,17 @@ def normalize(series: pd.DataFrame, params: NormalizeParams) -> tuple[pd.DataFra
     """Return the series with ``scaled`` and ``split`` columns, and the stats / bounds to save."""
     values = series["value"].to_numpy(dtype=np.float64)
     bounds = split_bounds(len(values), params)
-    scaler = fit_scaler(values[slice(*bounds["train"])], params.method)
+    modelled = np.diff(values, prepend=values[0]) if params.difference else values
+    train_lo, train_hi = bounds["train"]
+    # Fit on the training span only; with differencing, without the artificial first change.
+    scaler = fit_scaler(modelled[train_lo + int(params.difference) : train_hi], params.method)
     out = series.copy()
-    out["scaled"] = scaler.transform(values)
+    out["scaled"] = scaler.transform(modelled)
     labels = np.empty(len(values), dtype=object)
     for name, (a, b) in bounds.items():
         labels[a:b] = name
     out["split"] = labels
-    info = {"length": len(values), "scaler": scaler.to_json(), "splits": bounds}
+    info = {"length": len(values), "scaler": scaler.to_json(), "splits": bounds, "difference": params.difference}
     return out, info
 
 

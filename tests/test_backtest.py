@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.backtest import (conformal_quantile, fit_linear, future_values, linear_forecast, local_scale, persistence,
-                               seasonal_naive)
+from pipeline.backtest import (conformal_quantile, fit_linear, future_values, linear_forecast, local_scale,
+                               persistence, seasonal_naive, to_levels)
 from pipeline.errors import UserError
 from pipeline.model import LSTMForecaster, ModelConfig, forecast
 from pipeline.window import Windows, window_ends
@@ -107,3 +107,10 @@ def test_local_scale_by_hand():
     assert local_scale(values, np.array([2, 5]), 0, 0.5).tolist() == [1.0, 1.0]
     with pytest.raises(UserError, match=r"evaluate.interval_window=3 reaches before the start"):
         local_scale(values, np.array([3]), 3, 0.0)
+
+
+def test_differenced_forecasts_are_summed_onto_the_last_value():
+    values = np.array([10.0, 12.0, 11.0, 15.0, 14.0])
+    changes = np.array([[1.0, 2.0, -1.0], [0.5, 0.5, 0.5]])
+    assert to_levels(changes, values, np.array([2, 4]), True).tolist() == [[13, 15, 14], [15.5, 16, 16.5]]
+    assert to_levels(changes, values, np.array([2, 4]), False) is changes

@@ -122,3 +122,16 @@ def test_constant_width_interval_with_window_zero(tiny_project):
     # Plain split conformal, by hand: 48 validation residuals, level 0.9 -> k = ceil(49 * 0.9) = 45th smallest.
     residuals = np.sort(np.abs(val["actual"] - val["predicted"]).to_numpy())
     assert widths[0] / 2 == pytest.approx(residuals[44], abs=2e-5)
+
+
+def test_differenced_model_is_scored_in_levels(tiny_project):
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "normalize": {**SMALL_PARAMS["normalize"],
+                                                                              "difference": True}})
+    run_stages()
+    results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
+    series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
+    assert np.allclose(table["actual"], series[table["t"]])
+    # Forecasts are levels near the series (values 10..90), not changes near 0.
+    assert results["test_lstm_mae"] < 3 * results["test_persistence_mae"]
+    assert results["test_linear_mae"] < 3 * results["test_persistence_mae"]

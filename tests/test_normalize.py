@@ -89,3 +89,14 @@ def test_main_writes_series_and_stats(in_tmp):
     assert stats["splits"] == {"train": [0, 10], "val": [10, 15], "test": [15, 20]}
     assert stats["scaler"]["mean"] == 4.5
     assert list(pd.read_parquet(in_tmp / "scaled.parquet").columns) == ["value", "scaled", "split"]
+
+
+def test_differencing_scales_the_changes_fitted_on_the_training_span():
+    series = pd.DataFrame({"value": [1.0, 3.0, 4.0, 8.0, 9.0, 100.0, 50.0, 0.0, 1.0, 2.0]})
+    out, info = normalize(series, NormalizeParams(0.6, 0.2, 0.2, difference=True))
+    # training span = values 0..5; its changes (the first point has none) are 2, 1, 4, 1, 91
+    changes = np.array([2.0, 1.0, 4.0, 1.0, 91.0])
+    assert info["difference"] is True
+    assert info["scaler"]["mean"] == pytest.approx(changes.mean()) and info["scaler"]["std"] == pytest.approx(changes.std())
+    assert out["scaled"].iloc[6] == pytest.approx((-50.0 - changes.mean()) / changes.std())
+    assert out["scaled"].iloc[0] == pytest.approx((0.0 - changes.mean()) / changes.std())
