@@ -104,7 +104,8 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
     """Train with Adam on shuffled mini-batches; keep the weights of the epoch with the lowest validation loss.
 
     ``train`` yields the training pairs (one-step targets for ``recursive``, ``horizon`` targets for
-    ``direct``); ``val`` holds windows of the full horizon, scored as they will be evaluated.
+    ``direct``); ``val`` holds windows of the full horizon, whose H-step forecasts are scored in the
+    modelled series' scaled units (changes, with ``normalize.difference``; evaluate scores levels).
     """
     torch.manual_seed(params.seed)
     shuffle = torch.Generator(device="cpu").manual_seed(params.seed)

@@ -114,3 +114,12 @@ def test_differenced_forecasts_are_summed_onto_the_last_value():
     changes = np.array([[1.0, 2.0, -1.0], [0.5, 0.5, 0.5]])
     assert to_levels(changes, values, np.array([2, 4]), True).tolist() == [[13, 15, 14], [15.5, 16, 16.5]]
     assert to_levels(changes, values, np.array([2, 4]), False) is changes
+
+
+def test_multi_output_linear_autoregression_by_hand():
+    # z[t] = 0.9 z[t-1] exactly: the direct 2-step model must learn 0.9 and 0.81 on the last lag.
+    z = 0.9 ** np.arange(60.0) * 5
+    model = fit_linear(z, (3, 50), time_step=3, horizon=2, alpha=1e-12)
+    origin = np.array([55])
+    got = linear_forecast(model, z, origin, 3)[0]
+    assert got == pytest.approx([0.9 * z[54], 0.81 * z[54]], rel=1e-4)

@@ -135,3 +135,36 @@ def test_differenced_model_is_scored_in_levels(tiny_project):
     # Forecasts are levels near the series (values 10..90), not changes near 0.
     assert results["test_lstm_mae"] < 3 * results["test_persistence_mae"]
     assert results["test_linear_mae"] < 3 * results["test_persistence_mae"]
+
+
+@pytest.mark.parametrize("difference, strategy", [(False, "recursive"), (True, "direct")])
+def test_assembled_backtest_never_reads_after_an_origin(tiny_project, difference, strategy):
+    from pipeline.evaluate import EvaluateParams, backtest
+    from pipeline.model import load_checkpoint
+    from pipeline.normalize import NormalizeParams, normalize
+
+    params = {**SMALL_PARAMS, "normalize": {**SMALL_PARAMS["normalize"], "difference": difference},
+              "window": {**SMALL_PARAMS["window"], "horizon": 3}, "train": {**SMALL_PARAMS["train"],
+                                                                          "strategy": strategy}}
+    write_params(tiny_project / "params.yaml", params)
+    run_stages(["ingest", "normalize", "window", "train"])
+    stats = json.loads((tiny_project / "data" / "normalize.json").read_text())
+    index = json.loads((tiny_project / "data" / "windows.json").read_text())
+    model, _ = load_checkpoint(tiny_project / "models" / "model.pt")
+    series = pd.read_parquet(tiny_project / "data" / "series.parquet")
+    norm = NormalizeParams(**params["normalize"])
+    evaluate = EvaluateParams(season=24)
+
+    before = backtest(normalize(series, norm)[0], index, stats, model, strategy, evaluate, scale=5.0)
+    cut = 210  # an origin inside the test span
+    changed = series.copy()
+    changed.loc[cut:, "value"] += 100.0
+    after = backtest(normalize(changed, norm)[0], index, stats, model, strategy, evaluate, scale=5.0)
+    for split in ("val", "test"):
+        keep = before[split]["starts"] <= cut
+        assert keep.any()
+        np.testing.assert_array_equal(after[split]["volatility"][keep], before[split]["volatility"][keep])
+        for name in before[split]["forecasts"]:
+            np.testing.assert_array_equal(after[split]["forecasts"][name][keep], before[split]["forecasts"][name][keep])
+    later = before["test"]["starts"] > cut + 1
+    assert not np.array_equal(after["test"]["forecasts"]["lstm"][later], before["test"]["forecasts"]["lstm"][later])
