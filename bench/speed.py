@@ -1,7 +1,8 @@
 """Speed benchmark: seconds per training epoch at the reference config, and the whole default `dvc repro`.
 
-    .venv/bin/python bench/speed.py            # epoch timings only (about a minute)
-    .venv/bin/python bench/speed.py --repro 1  # also time one full default `dvc repro` in a scratch copy
+    .venv/bin/python bench/speed.py            # epoch timings and the backtest (a few minutes)
+    .venv/bin/python bench/speed.py --repro 1  # also time a full, a no-op and a plot-only `dvc repro`
+    .venv/bin/python bench/speed.py --memory 100000 1000000 10000000  # peak RSS of window + train
 
 Prints medians over several epochs, each configuration interleaved with the others so that drift in the
 machine's speed hits them alike, and ratios against a plain training loop measured in the same run.
@@ -40,16 +41,16 @@ def shipped_series() -> torch.Tensor:
     return torch.tensor((values - values.mean()) / values.std(), dtype=torch.float32)
 
 
-def ours(series: torch.Tensor, threads: int, epochs: int) -> list[float]:
-    """The train stage's own loop (fit), at the reference config."""
+def ours(series: torch.Tensor, threads: int, epochs: int, batch: int = 7, hidden: int = 8) -> list[float]:
+    """The train stage's own loop (fit)."""
     torch.set_num_threads(threads)
     train = Windows(series, (TIME_STEP, TIME_STEP + WINDOWS), TIME_STEP, "sequence")
     val = Windows(series, (TIME_STEP + WINDOWS, TIME_STEP + WINDOWS + 1), TIME_STEP, "last")
-    result = fit(train, val, TrainParams(epochs=epochs, threads=threads), torch.device("cpu"))
-    return result.epoch_seconds
+    params = TrainParams(epochs=epochs, threads=threads, batch_size=batch, hidden_size=hidden)
+    return fit(train, val, params, torch.device("cpu")).epoch_seconds
 
 
-def plain_loop(series: torch.Tensor, epochs: int) -> list[float]:
+def plain_loop(series: torch.Tensor, epochs: int, batch: int = 7, hidden: int = 8) -> list[float]:
     """A straightforward PyTorch loop: default threads, stock Adam, windows sliced per batch."""
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(0)
@@ -57,7 +58,8 @@ def plain_loop(series: torch.Tensor, epochs: int) -> list[float]:
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.inp, self.lstm, self.out = nn.Linear(1, 8), nn.LSTM(8, 8, 2, batch_first=True), nn.Linear(8, 1)
+            self.inp, self.out = nn.Linear(1, hidden), nn.Linear(hidden, 1)
+            self.lstm = nn.LSTM(hidden, hidden, 2, batch_first=True)
 
         def forward(self, x):
             return self.out(self.lstm(self.inp(x))[0])
@@ -68,8 +70,8 @@ def plain_loop(series: torch.Tensor, epochs: int) -> list[float]:
     for _ in range(epochs):
         started = time.perf_counter()
         order = torch.randperm(WINDOWS)
-        for i in range(0, WINDOWS, 7):
-            idx = order[i : i + 7]
+        for i in range(0, WINDOWS, batch):
+            idx = order[i : i + batch]
             x = torch.stack([series[j : j + TIME_STEP] for j in idx]).unsqueeze(-1)
             y = torch.stack([series[j + 1 : j + TIME_STEP + 1] for j in idx]).unsqueeze(-1)
             loss = nn.functional.mse_loss(net(x), y)
@@ -96,8 +98,9 @@ def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> fl
     return statistics.median(times)
 
 
-def time_repro() -> float:
-    """Wall time of a full default `dvc repro` in a scratch git repository holding this project's files."""
+def time_repro() -> tuple[float, float, float]:
+    """Wall times of a full default `dvc repro`, then a no-op one, then one after a plot param changed,
+    in a scratch git repository holding this project's files."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
         for name in ("pipeline", "data", "dvc.yaml", "params.yaml"):
@@ -111,36 +114,90 @@ def time_repro() -> float:
         for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["git", "add", "-A"],
                     ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"]):
             subprocess.run(cmd, cwd=repo, env=env, check=True)
-        started = time.perf_counter()
-        subprocess.run(["dvc", "repro", "--no-run-cache"], cwd=repo, env=env, check=True, capture_output=True)
-        return time.perf_counter() - started
+        walls = []
+        for change in (None, None, ("dpi", "100", "90")):
+            if change:
+                params = repo / "params.yaml"
+                params.write_text(params.read_text().replace(f"  {change[0]}: {change[1]}", f"  {change[0]}: {change[2]}"))
+            started = time.perf_counter()
+            subprocess.run(["dvc", "repro", "--no-run-cache"], cwd=repo, env=env, check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+        return walls[0], walls[1], walls[2]
+
+
+def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
+    """Peak resident memory (MiB) of the window and train stages, each its own process, on a synthetic
+    series of ``points`` values: one epoch of ``steps`` batches, validation over every window."""
+
+    from pipeline.normalize import NormalizeParams
+    from pipeline.normalize import run as normalize
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t = np.arange(points, dtype=np.float64)
+        values = 80 + 60 * np.sin(2 * np.pi * t / 132) + np.random.default_rng(0).normal(0, 10, points)
+        pd.DataFrame({"value": values}).to_parquet(work / "series.parquet")
+        normalize(NormalizeParams(), work / "series.parquet", work / "scaled.parquet", work / "normalize.json")
+        (work / "params.yaml").write_text(
+            f"window: {{time_step: {TIME_STEP}}}\ntrain: {{epochs: 1, steps_per_epoch: {steps}}}\n")
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        peaks = []
+        for stage, *argv in (["window", "--stats", "normalize.json", "--out", "windows.json"],
+                             ["train", "--scaled", "scaled.parquet", "--windows", "windows.json",
+                              "--model", "model.pt", "--live", "live"]):
+            code = (
+                "import resource, runpy, sys\n"
+                f"sys.argv = {[stage, *argv]!r}\n"
+                "try:\n"
+                f"    runpy.run_module('pipeline.{stage}', run_name='__main__', alter_sys=True)\n"
+                "except SystemExit as done:\n"
+                "    assert not done.code, done.code\n"
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            )
+            proc = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{stage} failed:\n{proc.stderr}")
+            out = proc.stdout
+            peaks.append(int(out.split()[-1]) / 1024)  # Linux reports KiB
+        return peaks[0], peaks[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6, help="epochs per configuration and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of all configurations")
-    parser.add_argument("--repro", type=int, default=0, help="full default `dvc repro` runs to time")
+    parser.add_argument("--repro", type=int, default=0, help="full, no-op and plot-only `dvc repro` runs to time")
+    parser.add_argument("--memory", type=int, nargs="*", default=[],
+                        help="series lengths for the window + train peak-memory table, e.g. 100000 1000000 10000000")
     args = parser.parse_args()
 
     series = shipped_series()
-    runs = {"ours, 1 thread": [], "ours, 2 threads": [], "plain loop, default threads": []}
+    configs = {"reference: batch 7, hidden 8": (7, 8), "batch 64, hidden 8": (64, 8), "batch 7, hidden 64": (7, 64)}
+    runs: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
-        runs["ours, 1 thread"] += ours(series, 1, args.epochs)[1:]  # the first epoch warms caches up
-        runs["ours, 2 threads"] += ours(series, 2, args.epochs)[1:]
-        runs["plain loop, default threads"] += plain_loop(series, args.epochs)[1:]
-    medians = {name: statistics.median(times) for name, times in runs.items()}
-    plain = medians["plain loop, default threads"]
-    print(f"training epoch: {WINDOWS} windows, time_step {TIME_STEP}, 2 x 8 LSTM, batch 7 "
-          f"({len(runs['ours, 1 thread'])} epochs each; torch {torch.__version__}, {os.cpu_count()} CPUs)")
-    print(f"{'configuration':<30} {'median s/epoch':>15} {'vs plain loop':>14} {'vs TF1 2.0 s':>13}")
-    for name, median in medians.items():
-        print(f"{name:<30} {median:>15.3f} {plain / median:>13.2f}x {REFERENCE_TF1_SECONDS / median:>12.1f}x")
+        for name, (batch, hidden) in configs.items():
+            # The first epoch of each run warms caches up and is left out.
+            runs.setdefault((name, "ours, 1 thread"), []).extend(ours(series, 1, args.epochs, batch, hidden)[1:])
+            runs.setdefault((name, "ours, 2 threads"), []).extend(ours(series, 2, args.epochs, batch, hidden)[1:])
+            runs.setdefault((name, "plain loop"), []).extend(plain_loop(series, args.epochs, batch, hidden)[1:])
+    medians = {key: statistics.median(times) for key, times in runs.items()}
+    print(f"training epoch: {WINDOWS} windows, time_step {TIME_STEP}, 2-layer LSTM "
+          f"({args.rounds * (args.epochs - 1)} epochs each; torch {torch.__version__}, {os.cpu_count()} CPUs)")
+    print(f"{'config':<30} {'loop':<18} {'median s/epoch':>15} {'vs plain loop':>14} {'vs TF1 2.0 s':>13}")
+    for (name, loop), median in medians.items():
+        plain = medians[(name, "plain loop")]
+        print(f"{name:<30} {loop:<18} {median:>15.3f} {plain / median:>13.2f}x "
+              f"{REFERENCE_TF1_SECONDS / median:>12.1f}x")
     print(f"backtest: 5000 origins x 12 steps, recursive, 2 x 8 LSTM: median {time_backtest():.2f} s over 3 runs")
+    for points in args.memory:
+        window_mib, train_mib = peak_rss_window_train(points)
+        print(f"peak RSS, {points:>10,} points: window {window_mib:7.0f} MiB, train {train_mib:7.0f} MiB")
     if args.repro:
         walls = [time_repro() for _ in range(args.repro)]
-        print(f"full default dvc repro: median {statistics.median(walls):.1f} s over {len(walls)} run(s) "
-              f"({', '.join(f'{w:.1f}' for w in walls)})")
+        for i, label in enumerate(("full default", "no-op", "plot-only")):
+            times = [w[i] for w in walls]
+            print(f"{label} dvc repro: median {statistics.median(times):.1f} s over {len(times)} run(s) "
+                  f"({', '.join(f'{t:.1f}' for t in times)})")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ log = logging.getLogger("train")
 
 # Seconds per epoch are also reported per this many windows: the reference tutorial's epoch size.
 REFERENCE_WINDOWS = 700
+# Epochs with at least this many batches show a progress bar of their own.
+LONG_EPOCH_BATCHES = 2000
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class TrainParams:
     threads: int = 1
     device: Literal["auto", "cpu", "cuda"] = "auto"
     strategy: Literal["recursive", "direct"] = "recursive"
+    # Batches per epoch, drawn at random from all training windows; 0: every window once.
+    steps_per_epoch: int = 0
 
     def validate(self) -> None:
         require(self.hidden_size >= 1, f"train.hidden_size={self.hidden_size} should be >= 1")
@@ -52,6 +56,7 @@ class TrainParams:
         require(self.epochs >= 1, f"train.epochs={self.epochs} should be >= 1")
         require(self.patience >= 0, f"train.patience={self.patience} should be >= 0 (0 turns early stopping off)")
         require(self.threads >= 1, f"train.threads={self.threads} should be >= 1")
+        require(self.steps_per_epoch >= 0, f"train.steps_per_epoch={self.steps_per_epoch} should be >= 0 (0: all)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -116,15 +121,20 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
     loss_fn = nn.MSELoss()
     last_only = train.target == "last"
     n = len(train)
+    per_epoch = min(n, params.steps_per_epoch * params.batch_size) if params.steps_per_epoch else n
     best = (math.inf, 0, copy.deepcopy(model.state_dict()))
     result = TrainResult(model, 0, math.inf, [], [], [])
     bar = tqdm(range(1, params.epochs + 1), desc="train", unit="epoch", disable=None, file=sys.stderr)
     for epoch in bar:
         started = time.perf_counter()
         model.train()
-        order = torch.randperm(n, generator=shuffle).to(device)
+        order = torch.randperm(n, generator=shuffle)[:per_epoch].to(device)
         running = 0.0
-        for i in range(0, n, params.batch_size):
+        # A long epoch gets its own bar, with the time left; tqdm shows it on a terminal only.
+        starts = range(0, per_epoch, params.batch_size)
+        inner = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, file=sys.stderr,
+                     disable=None if len(starts) >= LONG_EPOCH_BATCHES else True, mininterval=1.0)
+        for i in inner:
             x, y = train.batch(order[i : i + params.batch_size])
             pred = model(x)
             loss = loss_fn(pred[:, -1:] if last_only else pred, y)
@@ -133,7 +143,7 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
             optimizer.step()
             running += loss.detach() * len(x)
         model.eval()
-        train_loss = float(running) / n
+        train_loss = float(running) / per_epoch
         val_loss = forecast_mse(model, val, params.strategy)
         result.epoch_seconds.append(time.perf_counter() - started)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):

@@ -125,3 +125,17 @@ def test_direct_strategy_learns_all_steps_at_once():
     assert result.model.head.out_features == 3
     untrained = forecast_mse(LSTMForecaster(ModelConfig(output_size=3)), val, "direct")
     assert result.best_val_loss < untrained / 4
+
+
+def test_steps_per_epoch_samples_that_many_batches(monkeypatch):
+    train, val = sine_windows()
+    steps = []
+    original = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: steps.append(1) or original(self, *a, **k))
+    full = fit(train, val, TrainParams(epochs=1, batch_size=8, seed=5), torch.device("cpu"))
+    short = fit(train, val, TrainParams(epochs=1, batch_size=8, seed=5, steps_per_epoch=3), torch.device("cpu"))
+    # 140 windows: a full epoch is 18 batches; 3 steps of 8 windows see 24 of them.
+    assert len(steps) == 18 + 3
+    assert full.train_losses != short.train_losses
+    again = fit(train, val, TrainParams(epochs=1, batch_size=8, seed=5, steps_per_epoch=18), torch.device("cpu"))
+    assert again.train_losses == full.train_losses  # 18 x 8 >= 140: the whole shuffled epoch, same as 0
