@@ -146,19 +146,20 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
                              ["train", "--scaled", "scaled.parquet", "--windows", "windows.json",
                               "--model", "model.pt", "--live", "live"]):
             code = (
-                "import resource, runpy, sys\n"
+                "import runpy, sys\n"
                 f"sys.argv = {[stage, *argv]!r}\n"
                 "try:\n"
                 f"    runpy.run_module('pipeline.{stage}', run_name='__main__', alter_sys=True)\n"
                 "except SystemExit as done:\n"
                 "    assert not done.code, done.code\n"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+                # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+                "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
             )
             proc = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"{stage} failed:\n{proc.stderr}")
             out = proc.stdout
-            peaks.append(int(out.split()[-1]) / 1024)  # Linux reports KiB
+            peaks.append(int(out.split()[-1]) / 1024)  # kB
         return peaks[0], peaks[1]
 
 

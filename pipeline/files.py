@@ -51,11 +51,11 @@ def write_parquet(path: str | os.PathLike, frame: pd.DataFrame) -> None:
         frame.to_parquet(tmp, engine="pyarrow", index=False)
 
 
-def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
+def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: file not found (run the upstream stage first: dvc repro)")
-    return pd.read_parquet(p, engine="pyarrow")
+    return pd.read_parquet(p, engine="pyarrow", columns=columns)
 
 
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:

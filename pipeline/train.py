@@ -171,7 +171,8 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
     torch.set_num_threads(params.threads)
     device = resolve_device(params.device)
     index = read_json(windows_path)
-    series = torch.tensor(read_parquet(scaled_path)["scaled"].to_numpy(), dtype=torch.float32, device=device)
+    scaled = read_parquet(scaled_path, columns=["scaled"])["scaled"].to_numpy(dtype="float32")
+    series = torch.from_numpy(scaled).to(device)  # float32, shared with the numpy array on CPU
     horizon = index["horizon"]
     # recursive: the model learns one step and is rolled forward at forecast time; direct: all H at once.
     train_horizon = horizon if params.strategy == "direct" else 1

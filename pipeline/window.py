@@ -66,6 +66,7 @@ class Windows:
         self.time_step = time_step
         self.target = target
         self.horizon = horizon
+        self._series = series
         self._rows = series.unfold(0, time_step + horizon, 1)  # a view: no copy of the series
         self.ends = torch.arange(ends[0], ends[1], stride, device=series.device)
 
@@ -78,7 +79,9 @@ class Windows:
 
     def future(self, positions: torch.Tensor | None = None) -> torch.Tensor:
         """The ``horizon`` values after each window, ``z[t : t + H]``: what forecasts are scored on. (B, H)"""
-        return self._gather(positions)[:, self.time_step :]
+        ends = self.ends if positions is None else self.ends[positions.to(self.ends.device)]
+        # Gathers H values per window, not the whole (T + H) window: validation on a long series reads this.
+        return self._series[ends[:, None] + torch.arange(self.horizon, device=ends.device)]
 
     def next_values(self) -> torch.Tensor:
         """The value right after each window, ``z[t]``. (len,)"""
