@@ -63,12 +63,13 @@ def forecast(model: nn.Module, windows: Windows, horizon: int, strategy: str) ->
     with torch.inference_mode():
         for start in range(0, len(windows), FORECAST_CHUNK):
             x = windows.inputs(torch.arange(start, min(start + FORECAST_CHUNK, len(windows))))  # (B, T, 1)
+            # clone(): a slice of the (B, T, out) output would keep the whole output alive until the end.
             if strategy == "direct":
-                out.append(model(x)[:, -1, :horizon])
+                out.append(model(x)[:, -1, :horizon].clone())
                 continue
             steps = []
             for _ in range(horizon):
-                step = model(x)[:, -1, :1]  # (B, 1)
+                step = model(x)[:, -1, :1].clone()  # (B, 1)
                 steps.append(step)
                 x = torch.cat([x[:, 1:], step.unsqueeze(-1)], dim=1)
             out.append(torch.cat(steps, dim=1))
