@@ -118,7 +118,11 @@ def time_repro() -> tuple[float, float, float]:
         for change in (None, None, ("dpi", "100", "90")):
             if change:
                 params = repo / "params.yaml"
-                params.write_text(params.read_text().replace(f"  {change[0]}: {change[1]}", f"  {change[0]}: {change[2]}"))
+                before = params.read_text()
+                after = before.replace(f"  {change[0]}: {change[1]}", f"  {change[0]}: {change[2]}")
+                if after == before:
+                    raise RuntimeError(f"params.yaml has no '{change[0]}: {change[1]}' to change for the plot-only run")
+                params.write_text(after)
             started = time.perf_counter()
             subprocess.run(["dvc", "repro", "--no-run-cache"], cwd=repo, env=env, check=True, capture_output=True)
             walls.append(time.perf_counter() - started)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import importlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -69,8 +71,6 @@ STAGES = ("ingest", "normalize", "window", "train", "evaluate", "plot")
 
 def stage_argv(stage: str) -> list[str]:
     """The stage's arguments exactly as dvc.yaml's ``cmd`` gives them (after ``python -m pipeline.<stage>``)."""
-    import shlex
-
     cmd = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"]
     words = shlex.split(cmd)
     assert words[:3] == ["python", "-m", f"pipeline.{stage}"], cmd
@@ -79,8 +79,6 @@ def stage_argv(stage: str) -> list[str]:
 
 def run_stages(stages=STAGES) -> None:
     """Run stages in-process in the current folder, with dvc.yaml's paths; fail on a non-zero exit."""
-    import importlib
-
     for stage in stages:
         main = importlib.import_module(f"pipeline.{stage}").main
         assert main(stage_argv(stage)) == 0, f"stage {stage} failed"

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from pipeline import metrics
-from pipeline.evaluate import main
+from pipeline.evaluate import EvaluateParams, backtest, main
+from pipeline.model import load_checkpoint
+from pipeline.normalize import NormalizeParams, normalize
 from tests.conftest import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 
@@ -139,10 +141,6 @@ def test_differenced_model_is_scored_in_levels(tiny_project):
 
 @pytest.mark.parametrize("difference, strategy", [(False, "recursive"), (True, "direct")])
 def test_assembled_backtest_never_reads_after_an_origin(tiny_project, difference, strategy):
-    from pipeline.evaluate import EvaluateParams, backtest
-    from pipeline.model import load_checkpoint
-    from pipeline.normalize import NormalizeParams, normalize
-
     params = {**SMALL_PARAMS, "normalize": {**SMALL_PARAMS["normalize"], "difference": difference},
               "window": {**SMALL_PARAMS["window"], "horizon": 3}, "train": {**SMALL_PARAMS["train"],
                                                                           "strategy": strategy}}

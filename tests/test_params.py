@@ -1,11 +1,15 @@
+import dataclasses
+import importlib
 from dataclasses import dataclass
 from typing import Literal
 
 import pytest
+import yaml
 
 from pipeline.errors import UserError
 from pipeline.params import load_section, parse_section
 from pipeline.train import TrainParams
+from tests.conftest import ROOT, STAGES
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,6 @@ def test_load_section_errors(tmp_path):
 
 def test_params_yaml_lists_every_key_of_every_stage():
     # `dvc exp run -S train.lr=...` can only override keys that params.yaml already has.
-    import dataclasses
-    import importlib
-
-    import yaml
-
-    from tests.conftest import ROOT, STAGES
-
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert set(params) == set(STAGES)
     for stage in STAGES:

@@ -5,9 +5,9 @@ import torch
 
 from pipeline.errors import UserError
 from pipeline.model import LSTMForecaster, ModelConfig, load_checkpoint
-from pipeline.train import TrainParams, fit, forecast_mse, resolve_device, single_buffer_adam
+from pipeline.train import TrainParams, fit, forecast_mse, main, resolve_device, single_buffer_adam
 from pipeline.window import Windows
-from tests.conftest import run_stages, write_params, SMALL_PARAMS
+from tests.conftest import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 
 def sine_windows(target="sequence"):
@@ -96,9 +96,6 @@ def test_main_writes_checkpoint_and_curves(tiny_project):
 def test_batch_larger_than_training_windows(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window"])
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {"batch_size": 5000}})
-    from pipeline.train import main
-    from tests.conftest import stage_argv
-
     assert main(stage_argv("train")) == 2
     assert "error: train.batch_size=5000 is larger than the 132 training windows" in capsys.readouterr().err
     assert not (tiny_project / "models" / "model.pt").exists()
@@ -107,9 +104,6 @@ def test_batch_larger_than_training_windows(tiny_project, capsys):
 def test_diverged_run_writes_neither_model_nor_curves(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window"])
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "lr": 1e30}})
-    from pipeline.train import main
-    from tests.conftest import stage_argv
-
     assert main(stage_argv("train")) == 2
     err = capsys.readouterr().err
     assert "error: training diverged at epoch" in err and "lower train.lr" in err
