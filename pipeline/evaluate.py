@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from pipeline.errors import UserError, stage_main
 from pipeline.files import read_json, read_parquet, write_csv, write_json
 from pipeline.backtest import (conformal_quantile, fit_linear, future_values, linear_forecast, local_scale,
                                persistence, seasonal_naive, to_levels)
-from pipeline.model import LSTMForecaster, forecast, load_checkpoint
+from pipeline.model import LSTMForecaster, forecast, load_checkpoint, resolve_device
 from pipeline.params import load_section, require
 from pipeline.scaling import Scaler
 from pipeline.window import Windows
@@ -37,6 +38,7 @@ class EvaluateParams:
     # origin), so the interval widens in turbulent stretches; 0 gives plain split conformal.
     interval_window: int = 12
     ridge_alpha: float = 1.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
     def validate(self) -> None:
         require(self.season >= 1, f"evaluate.season={self.season} should be >= 1")
@@ -47,7 +49,7 @@ class EvaluateParams:
 
 
 def backtest(frame: pd.DataFrame, index: dict, stats: dict, model: LSTMForecaster, strategy: str,
-             params: EvaluateParams, scale: float) -> dict[str, dict]:
+             params: EvaluateParams, scale: float, device: torch.device | None = None) -> dict[str, dict]:
     """Per scored split: origins, actual values and every model's forecasts, (n, H), in original units,
     and each origin's recent volatility (for the interval)."""
     values = frame["value"].to_numpy(dtype=np.float64)
@@ -61,18 +63,19 @@ def backtest(frame: pd.DataFrame, index: dict, stats: dict, model: LSTMForecaste
             f"t={first}; use a season <= {first}"
         )
     linear = fit_linear(z, index["ends"]["train"], time_step, horizon, params.ridge_alpha)
-    series = torch.tensor(z, dtype=torch.float32)
+    series = torch.tensor(z, dtype=torch.float32, device=device)
+    model = model.to(device)
     out = {}
     for split in SCORED_SPLITS:
         windows = Windows(series, index["ends"][split], time_step, "last", horizon, params.stride)
-        starts = windows.ends.numpy()
+        starts = windows.ends.cpu().numpy()
         out[split] = {
             "starts": starts,
             # The floor keeps a calm stretch (a run of zeros) from giving a zero-width interval.
             "volatility": local_scale(values, starts, params.interval_window, 0.1 * scale),
             "actual": future_values(values, starts, horizon),
             "forecasts": {
-                "lstm": to_levels(scaler.inverse(forecast(model, windows, horizon, strategy).double().numpy()),
+                "lstm": to_levels(scaler.inverse(forecast(model, windows, horizon, strategy).double().cpu().numpy()),
                                   values, starts, difference),
                 "persistence": persistence(values, starts, horizon),
                 "seasonal_naive": seasonal_naive(values, starts, horizon, params.season),
@@ -138,6 +141,7 @@ def run(
     metrics_out: Path, predictions_out: Path, horizon_out: Path,
 ) -> None:
     torch.set_num_threads(1)
+    device = resolve_device(params.device, "evaluate.device")
     frame = read_parquet(scaled_path)
     stats, index = read_json(stats_path), read_json(windows_path)
     model, ckpt = load_checkpoint(model_path)
@@ -152,7 +156,7 @@ def run(
     train_lo, train_hi = stats["splits"]["train"]
     scale = metrics.naive_scale(values[train_lo:train_hi])  # MASE's denominator: training span only
     started = time.perf_counter()
-    runs = backtest(frame, index, stats, model, ckpt["strategy"], params, scale)
+    runs = backtest(frame, index, stats, model, ckpt["strategy"], params, scale, device)
     origins = sum(len(run["starts"]) for run in runs.values())
     log.info("backtest: %d origins x %d steps, 4 models, in %.2f s", origins, index["horizon"],
              time.perf_counter() - started)

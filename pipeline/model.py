@@ -29,30 +29,60 @@ class ModelConfig:
     output_size: int = 1
 
 
-def build_lstm(input_size: int, hidden_size: int, num_layers: int, dropout: float = 0.0) -> nn.LSTM:
+def resolve_device(name: str, key: str) -> torch.device:
+    """``auto``: CUDA when a GPU is present, else CPU; ``cuda`` without a GPU is the user's error (``key`` names
+    the param)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"{key}='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def build_lstm(input_size: int, hidden_size: int, num_layers: int, dropout: float = 0.0,
+               batch_first: bool = True) -> nn.LSTM:
     """The recurrent core. Layer l's gate weights, in TensorFlow 1's layout, are
     ``cat([weight_ih_l, weight_hh_l], dim=1).T``: shape [input + hidden, 4 * hidden]."""
     # nn.LSTM applies dropout between layers only, and warns when there is one layer.
-    return nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0)
+    return nn.LSTM(input_size, hidden_size, num_layers, batch_first=batch_first,
+                   dropout=dropout if num_layers > 1 else 0.0)
 
 
 class LSTMForecaster(nn.Module):
-    """x (batch, time, input_size) -> projection -> LSTM -> linear -> y (batch, time, output_size)."""
+    """x (batch, time, input_size) -> projection -> LSTM -> linear -> y (batch, time, output_size).
+
+    Training and forecasting call ``forward_time_major``, which takes and returns (time, batch, features):
+    the layout the LSTM kernels (oneDNN on CPU, cuDNN on CUDA) work in, so no transposed copies are made
+    on the way in or out.
+    """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
         self.project = nn.Linear(config.input_size, config.hidden_size)
-        self.lstm = build_lstm(config.hidden_size, config.hidden_size, config.num_layers, config.dropout)
+        self.lstm = build_lstm(config.hidden_size, config.hidden_size, config.num_layers, config.dropout,
+                               batch_first=False)
         self.head = nn.Linear(config.hidden_size, config.output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, T, input_size) -> h: (B, T, hidden) -> y: (B, T, output_size)
-        h, _ = self.lstm(self.project(x))
+        return self.forward_time_major(x.transpose(0, 1)).transpose(0, 1)
+
+    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
+        """x (time, batch, input_size) -> y (time, batch, output_size)."""
+        z = self.project(x)
+        lstm = self.lstm
+        # Two zero states, not one tensor twice: oneDNN's backward copies the cell state when they share storage.
+        h0 = z.new_zeros(lstm.num_layers, z.shape[1], lstm.hidden_size)
+        c0 = torch.zeros_like(h0)
+        # The op nn.LSTM.forward calls, without that method's per-call Python checks (a tenth of a batch-7
+        # step on CPU). nn.LSTM keeps _flat_weights, its parameters in this op's order, current through
+        # .to() and reassignment (torch is pinned; a test compares this path with nn.LSTM.forward).
+        h, _, _ = torch.lstm(z, (h0, c0), lstm._flat_weights, True, lstm.num_layers, lstm.dropout,
+                             self.training, False, False)
         return self.head(h)
 
 
-def forecast(model: nn.Module, windows: Windows, horizon: int, strategy: str) -> torch.Tensor:
+def forecast(model: LSTMForecaster, windows: Windows, horizon: int, strategy: str) -> torch.Tensor:
     """Scaled forecasts of the ``horizon`` values after each window: (len(windows), horizon).
 
     ``direct``: the model's last step outputs all ``horizon`` values at once. ``recursive``: the model
@@ -62,16 +92,16 @@ def forecast(model: nn.Module, windows: Windows, horizon: int, strategy: str) ->
     out = []
     with torch.inference_mode():
         for start in range(0, len(windows), FORECAST_CHUNK):
-            x = windows.inputs(torch.arange(start, min(start + FORECAST_CHUNK, len(windows))))  # (B, T, 1)
-            # clone(): a slice of the (B, T, out) output would keep the whole output alive until the end.
+            x = windows.inputs(torch.arange(start, min(start + FORECAST_CHUNK, len(windows))))  # (T, B, 1)
+            # clone(): a slice of the (T, B, out) output would keep the whole output alive until the end.
             if strategy == "direct":
-                out.append(model(x)[:, -1, :horizon].clone())
+                out.append(model.forward_time_major(x)[-1, :, :horizon].clone())
                 continue
             steps = []
             for _ in range(horizon):
-                step = model(x)[:, -1, :1].clone()  # (B, 1)
+                step = model.forward_time_major(x)[-1, :, :1].clone()  # (B, 1)
                 steps.append(step)
-                x = torch.cat([x[:, 1:], step.unsqueeze(-1)], dim=1)
+                x = torch.cat([x[1:], step.unsqueeze(0)], dim=0)
             out.append(torch.cat(steps, dim=1))
     return torch.cat(out)
 

@@ -88,18 +88,18 @@ class Windows:
         return self.future()[:, 0]
 
     def inputs(self, positions: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, T, 1): the inputs of the windows at ``positions`` (indices into this set; None: all)."""
-        return self._gather(positions)[:, : self.time_step].unsqueeze(-1)
+        """x (T, B, 1), time-major: the inputs of the windows at ``positions`` (indices into this set; None: all)."""
+        return self._gather(positions)[:, : self.time_step].T.unsqueeze(-1)
 
     def batch(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training pairs: x (B, T, 1) and y, the next ``horizon`` values after every input step,
-        (B, T, H) for ``target: sequence``, or after the last step only, (B, 1, H) for ``target: last``."""
+        """Training pairs, time-major: x (T, B, 1) and y, the next ``horizon`` values after every input step,
+        (T, B, H) for ``target: sequence``, or after the last step only, (1, B, H) for ``target: last``."""
         rows = self._gather(positions)
-        x = rows[:, : self.time_step].unsqueeze(-1)
+        x = rows[:, : self.time_step].T.unsqueeze(-1)
         if self.target == "sequence":
-            y = rows[:, 1:].unfold(1, self.horizon, 1)  # step i's targets: z[s + i + 1 : s + i + 1 + H]
+            y = rows[:, 1:].unfold(1, self.horizon, 1).transpose(0, 1)  # step i: z[s + i + 1 : s + i + 1 + H]
         else:
-            y = rows[:, self.time_step :].unsqueeze(1)
+            y = rows[:, self.time_step :].unsqueeze(0)
         return x, y
 
 

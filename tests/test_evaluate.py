@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from pipeline import metrics
 from pipeline.evaluate import EvaluateParams, backtest, main
@@ -166,3 +167,23 @@ def test_assembled_backtest_never_reads_after_an_origin(tiny_project, difference
             np.testing.assert_array_equal(after[split]["forecasts"][name][keep], before[split]["forecasts"][name][keep])
     later = before["test"]["starts"] > cut + 1
     assert not np.array_equal(after["test"]["forecasts"]["lstm"][later], before["test"]["forecasts"]["lstm"][later])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
+def test_evaluate_on_cuda_without_gpu_is_a_user_error(tiny_project, capsys):
+    run_stages(["ingest", "normalize", "window", "train"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {"season": 24, "device": "cuda"}})
+    assert main(stage_argv("evaluate")) == 2
+    assert capsys.readouterr().err == "error: evaluate.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'\n"
+    assert not (tiny_project / "metrics" / "evaluate.json").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_evaluate_on_cuda_matches_cpu(tiny_project):
+    run_stages()
+    on_cpu = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "device": "cuda"}})
+    run_stages(["evaluate"])
+    on_gpu = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    assert on_gpu.keys() == on_cpu.keys()
+    assert on_gpu == pytest.approx(on_cpu, rel=1e-4, abs=1e-6)

@@ -50,3 +50,22 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
                tmp_path / "mismatch.pt")
     with pytest.raises(UserError, match=r"mismatch.pt: not a checkpoint of this model"):
         load_checkpoint(tmp_path / "mismatch.pt")
+
+
+def test_time_major_forward_matches_the_lstm_module():
+    # forward_time_major calls torch.lstm itself; it must compute what nn.LSTM.forward does, gradients too.
+    torch.manual_seed(0)
+    model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3))
+    x = torch.randn(10, 4, 1)  # (time, batch, 1)
+    ours = model.forward_time_major(x)
+    ours.square().sum().backward()
+    ours_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    expected = model.head(model.lstm(model.project(x))[0])
+    expected.square().sum().backward()
+    assert ours.shape == (10, 4, 1) and torch.equal(ours, expected)
+    assert all(torch.equal(a, p.grad) for a, p in zip(ours_grads, model.parameters()))
+    assert torch.equal(model(x.transpose(0, 1)), expected.transpose(0, 1))  # batch-first entry point
+    model.double()  # .to() replaces every parameter tensor
+    x = x.double()
+    assert torch.equal(model.forward_time_major(x), model.head(model.lstm(model.project(x))[0]))

@@ -26,23 +26,23 @@ def test_sequence_windows_target_the_inputs_shifted_by_one():
     windows = Windows(series, (4, 10), 4, "sequence")
     assert len(windows) == 6
     x, y = windows.batch(torch.tensor([0, 5]))
-    assert x.shape == (2, 4, 1) and y.shape == (2, 4, 1)
-    assert x[:, :, 0].tolist() == [[0, 1, 2, 3], [5, 6, 7, 8]]
-    assert y[:, :, 0].tolist() == [[1, 2, 3, 4], [6, 7, 8, 9]]
+    assert x.shape == (4, 2, 1) and y.shape == (4, 2, 1)  # time-major
+    assert x[:, :, 0].T.tolist() == [[0, 1, 2, 3], [5, 6, 7, 8]]
+    assert y[:, :, 0].T.tolist() == [[1, 2, 3, 4], [6, 7, 8, 9]]
 
 
 def test_last_windows_target_the_next_value():
     series = torch.arange(16, dtype=torch.float32)
     x, y = Windows(series, (13, 16), 4, "last").batch(torch.tensor([0, 2]))
-    assert x[:, :, 0].tolist() == [[9, 10, 11, 12], [11, 12, 13, 14]]
-    assert y.shape == (2, 1, 1) and y.flatten().tolist() == [13, 15]
+    assert x[:, :, 0].T.tolist() == [[9, 10, 11, 12], [11, 12, 13, 14]]
+    assert y.shape == (1, 2, 1) and y.flatten().tolist() == [13, 15]
 
 
 def test_every_input_precedes_its_target_and_targets_stay_in_their_split():
     series = torch.arange(16, dtype=torch.float32)
     for split, (lo, hi) in window_ends(16, SPLITS, 4).items():
         x, y = Windows(series, (lo, hi), 4, "last").batch(torch.arange(hi - lo))
-        assert (x.amax(dim=(1, 2)) < y.flatten()).all()
+        assert (x.amax(dim=(0, 2)) < y.flatten()).all()
         assert y.min() >= SPLITS[split][0] and y.max() < SPLITS[split][1]
 
 
@@ -82,8 +82,8 @@ def test_horizon_shortens_every_split_and_windows_carry_h_targets():
     series = torch.arange(16, dtype=torch.float32)
     windows = Windows(series, (4, 9), 4, "sequence", horizon=2)
     x, y = windows.batch(torch.tensor([0]))
-    assert x[0, :, 0].tolist() == [0, 1, 2, 3]
-    assert y.shape == (1, 4, 2) and y[0].tolist() == [[1, 2], [2, 3], [3, 4], [4, 5]]
+    assert x[:, 0, 0].tolist() == [0, 1, 2, 3]
+    assert y.shape == (4, 1, 2) and y[:, 0].tolist() == [[1, 2], [2, 3], [3, 4], [4, 5]]
     _, last = Windows(series, (4, 9), 4, "last", horizon=2).batch(torch.tensor([4]))
     assert last.tolist() == [[[8, 9]]]
     # The last training window's targets stay inside the training span [0, 10).
