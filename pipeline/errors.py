@@ -1,8 +1,9 @@
-"""User-facing errors and the wrapper that turns them into one line and an exit code."""
+"""User-facing errors, interruption, and the wrapper that turns both into one line and an exit code."""
 from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -14,8 +15,22 @@ class UserError(Exception):
     """A mistake the user can fix: reported as one line, never with a traceback."""
 
 
+class Interrupted(Exception):
+    """The run was stopped by a signal. ``exit_code`` follows the shell's 128 + signal number."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+def _terminated(signum: int, frame: object) -> None:
+    # Raised wherever the interpreter is, so every `finally` (temporary files) runs on the way out.
+    raise Interrupted(f"stopped by {signal.Signals(signum).name}", signum)
+
+
 def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequence[str] | None], int]:
-    """Wrap a stage's ``main``: set up logging, report a UserError as one line, return the exit code.
+    """Wrap a stage's ``main``: set up logging, report a UserError or an interruption as one line, return
+    the exit code. Outputs are written through ``files.atomic_path``, so a stop leaves none half-written.
 
     Any other exception is a bug and propagates with its traceback.
     """
@@ -24,11 +39,21 @@ def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequen
     def wrapper(argv: Sequence[str] | None = None) -> int:
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             func(argv)
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             return USER_ERROR_EXIT
+        except Interrupted as err:
+            print(f"error: {err}; no output was left half-written (dvc repro reruns the stage)", file=sys.stderr)
+            return err.exit_code
+        except KeyboardInterrupt:
+            print("error: interrupted (Ctrl-C); no output was left half-written (dvc repro reruns the stage)",
+                  file=sys.stderr)
+            return 128 + signal.SIGINT
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         return 0
 
     return wrapper

@@ -5,8 +5,10 @@ import argparse
 import copy
 import logging
 import math
+import signal
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +19,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from pipeline.errors import UserError, stage_main
-from pipeline.files import read_json, read_parquet
+from pipeline.errors import Interrupted, UserError, stage_main
+from pipeline.files import atomic_dir, read_json, read_parquet
 from pipeline.model import LSTMForecaster, ModelConfig, forecast, resolve_device, save_checkpoint
 from pipeline.params import load_section, require
 from pipeline.window import Windows
@@ -29,6 +31,9 @@ log = logging.getLogger("train")
 REFERENCE_WINDOWS = 700
 # Epochs with at least this many batches show a progress bar of their own.
 LONG_EPOCH_BATCHES = 2000
+# Training has diverged when an epoch's loss is not finite, or is this many times the loss of forecasting
+# 0 everywhere (the scaled targets' mean square): an RMSE 100 times the targets' own size.
+DIVERGED_RATIO = 1e4
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,28 @@ class TrainParams:
         require(self.patience >= 0, f"train.patience={self.patience} should be >= 0 (0 turns early stopping off)")
         require(self.threads >= 1, f"train.threads={self.threads} should be >= 1")
         require(self.steps_per_epoch >= 0, f"train.steps_per_epoch={self.steps_per_epoch} should be >= 0 (0: all)")
+
+
+class StopAfterBatch:
+    """Ctrl-C during training sets ``requested``; the loop stops after the current batch. A second Ctrl-C
+    interrupts at once (the handler that was there before is restored on the first)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> StopAfterBatch:
+        if threading.current_thread() is threading.main_thread():  # signal handlers live on the main thread
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class FlatAdam:
@@ -145,41 +172,47 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
     per_epoch = min(n, params.steps_per_epoch * params.batch_size) if params.steps_per_epoch else n
     best = (math.inf, 0, copy.deepcopy(model.state_dict()))
     result = TrainResult(model, 0, math.inf, [], [], [])
+    zero_loss = train.mean_square()
     bar = tqdm(range(1, params.epochs + 1), desc="train", unit="epoch", disable=None, file=sys.stderr)
-    for epoch in bar:
-        started = time.perf_counter()
-        model.train()
-        order = torch.randperm(n, generator=shuffle)[:per_epoch].to(device)
-        running = 0.0
-        # A long epoch gets its own bar, with the time left; tqdm shows it on a terminal only.
-        starts = range(0, per_epoch, params.batch_size)
-        inner = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, file=sys.stderr,
-                     disable=None if len(starts) >= LONG_EPOCH_BATCHES else True, mininterval=1.0)
-        for i in inner:
-            x, y = train.batch(order[i : i + params.batch_size])
-            pred = model.forward_time_major(x)  # (T, B, outputs)
-            loss = loss_fn(pred[-1:] if last_only else pred, y)
-            grads.zero_()
-            loss.backward()
-            optimizer.step()
-            running += loss.detach() * x.shape[1]
-        model.eval()
-        train_loss = float(running) / per_epoch
-        val_loss = forecast_mse(model, val, params.strategy)
-        result.epoch_seconds.append(time.perf_counter() - started)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            raise UserError(
-                f"training diverged at epoch {epoch} (train loss {train_loss}, validation loss {val_loss}); "
-                f"lower train.lr (now {params.lr:g})"
-            )
-        result.train_losses.append(train_loss)
-        result.val_losses.append(val_loss)
-        if val_loss < best[0]:
-            best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
-        bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best[1], refresh=False)
-        if params.patience and epoch - best[1] >= params.patience:
-            log.info("early stop at epoch %d: no validation improvement for %d epochs", epoch, params.patience)
-            break
+    with StopAfterBatch() as stop:
+        for epoch in bar:
+            started = time.perf_counter()
+            model.train()
+            order = torch.randperm(n, generator=shuffle)[:per_epoch].to(device)
+            running = 0.0
+            # A long epoch gets its own bar, with the time left; tqdm shows it on a terminal only.
+            starts = range(0, per_epoch, params.batch_size)
+            inner = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, file=sys.stderr,
+                         disable=None if len(starts) >= LONG_EPOCH_BATCHES else True, mininterval=1.0)
+            for batch, i in enumerate(inner, start=1):
+                x, y = train.batch(order[i : i + params.batch_size])
+                pred = model.forward_time_major(x)  # (T, B, outputs)
+                loss = loss_fn(pred[-1:] if last_only else pred, y)
+                grads.zero_()
+                loss.backward()
+                optimizer.step()
+                running += loss.detach() * x.shape[1]
+                if stop.requested:
+                    raise Interrupted(f"interrupted (Ctrl-C) at epoch {epoch}, after batch {batch} of {len(starts)}; "
+                                      "nothing was saved", signal.SIGINT)
+            model.eval()
+            train_loss = float(running) / per_epoch
+            val_loss = forecast_mse(model, val, params.strategy)
+            result.epoch_seconds.append(time.perf_counter() - started)
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)) or train_loss > DIVERGED_RATIO * zero_loss:
+                raise UserError(
+                    f"training diverged at epoch {epoch}: train loss {train_loss:.4g}, validation loss {val_loss:.4g} "
+                    f"(forecasting 0 everywhere scores {zero_loss:.4g}); lower train.lr (now {params.lr:g}); "
+                    "nothing was saved"
+                )
+            result.train_losses.append(train_loss)
+            result.val_losses.append(val_loss)
+            if val_loss < best[0]:
+                best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
+            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best[1], refresh=False)
+            if params.patience and epoch - best[1] >= params.patience:
+                log.info("early stop at epoch %d: no validation improvement for %d epochs", epoch, params.patience)
+                break
     bar.close()
     model.load_state_dict(best[2])
     result.best_val_loss, result.best_epoch = best[0], best[1]
@@ -212,7 +245,9 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
     )
     # The curves are logged once training has succeeded, so a diverged or failed run leaves none behind.
     # dvcyaml=False: dvc.yaml declares our metrics and plots; dvclive must not rewrite it.
-    with Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+    # Into a temporary folder swapped in whole, so a stop mid-way never leaves a partial set of curves.
+    with atomic_dir(live_dir) as tmp_dir, Live(dir=str(tmp_dir), dvcyaml=False, save_dvc_exp=False,
+                                               report=None) as live:
         for train_loss, val_loss in zip(result.train_losses, result.val_losses):
             live.log_metric("train_loss", train_loss)
             live.log_metric("val_loss", val_loss)

@@ -83,6 +83,11 @@ class Windows:
         # Gathers H values per window, not the whole (T + H) window: validation on a long series reads this.
         return self._series[ends[:, None] + torch.arange(self.horizon, device=ends.device)]
 
+    def mean_square(self) -> float:
+        """Mean square of every value these windows read or are scored on: the loss of forecasting 0."""
+        span = self._series[int(self.ends[0]) - self.time_step : int(self.ends[-1]) + self.horizon]
+        return float(span.double().square().mean())
+
     def next_values(self) -> torch.Tensor:
         """The value right after each window, ``z[t]``. (len,)"""
         return self.future()[:, 0]

@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 import torch
@@ -49,10 +50,21 @@ def test_patience_stops_early():
     assert len(result.val_losses) == result.best_epoch + 2 < 50
 
 
-def test_divergence_is_reported_with_the_param_to_lower():
+@pytest.mark.parametrize("lr", [1e3, 1e30])
+def test_divergence_is_reported_with_the_param_to_lower(lr):
+    # lr 1e3 blows the loss up to millions of times the targets' mean square but stays finite; 1e30 gives NaN.
     train, val = sine_windows()
-    with pytest.raises(UserError, match=r"training diverged at epoch \d+ .*; lower train.lr \(now 1e\+30\)"):
-        fit(train, val, TrainParams(epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
+    with pytest.raises(UserError, match=rf"^training diverged at epoch 1: train loss \S+, validation loss \S+ "
+                                        rf"\(forecasting 0 everywhere scores 0.5\d*\); lower train.lr "
+                                        rf"\(now {re.escape(f'{lr:g}')}\); nothing was saved$"):
+        fit(train, val, TrainParams(epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
+
+
+def test_sane_learning_rates_are_not_called_divergent():
+    # lr 10 starts with a loss hundreds of times too big but recovers: below the threshold, so it trains on.
+    train, val = sine_windows()
+    result = fit(train, val, TrainParams(epochs=5, batch_size=8, lr=10.0), torch.device("cpu"))
+    assert len(result.train_losses) == 5 and result.train_losses[0] > 100 * result.train_losses[-1]
 
 
 def test_single_buffer_adam_matches_stock_adam_bitwise():

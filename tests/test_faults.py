@@ -1,0 +1,150 @@
+"""Faults during a run: signals mid-write, Ctrl-C in training, divergence, and recovery by the next repro.
+
+Each stage runs in a subprocess that is stopped for real. A small wrapper pauses the stage at a known point
+(halfway through writing an output, or just before the rename that publishes it) and says so on stdout, so
+the kill lands exactly there rather than at a random moment.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.train import main as train_main
+from tests.conftest import ROOT, SMALL_PARAMS, commit, make_repo, full_params, repro, run_stages, sh, stage_argv, \
+    write_params
+
+# Runs one stage's main(); ``PAUSE`` picks where it stops and waits to be killed:
+#   write:   halfway through writing the JSON text of an output (into its temporary file),
+#   replace: with an output fully written to its temporary file, just before the rename.
+WRAPPER = """
+import os, pathlib, sys, time, importlib
+stage, pause, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+def wait():
+    print("PAUSED", flush=True)
+    time.sleep(120)
+
+if pause == "write":
+    real_write_text = pathlib.Path.write_text
+    def write_text(self, text, *args, **kwargs):
+        with open(self, "w") as f:
+            f.write(text[: len(text) // 2])
+            f.flush()
+            wait()
+            f.write(text[len(text) // 2 :])
+        return len(text)
+    pathlib.Path.write_text = write_text
+elif pause == "replace":
+    real_replace = os.replace
+    def replace(src, dst):
+        wait()
+        real_replace(src, dst)
+    os.replace = replace
+sys.exit(importlib.import_module(f"pipeline.{stage}").main(argv))
+"""
+
+
+def start(stage: str, pause: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", WRAPPER, stage, pause, *stage_argv(stage)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(proc: subprocess.Popen, marker: str, stream: str = "stdout") -> None:
+    source = getattr(proc, stream)
+    for line in source:
+        if marker in line:
+            return
+    raise AssertionError(f"stage ended before {marker!r}: exit {proc.wait()}, stderr:\n{proc.stderr.read()}")
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("pause", ["write", "replace"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_stage_leaves_the_previous_output_intact(tiny_project, pause, sig):
+    run_stages(["ingest", "normalize"])
+    stats = tiny_project / "data" / "normalize.json"
+    before = stats.read_bytes()
+    # Different fractions, so a finished write would change the file.
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "normalize": {"train": 0.5, "val": 0.25, "test": 0.25}})
+    proc = start("normalize", pause)
+    wait_for(proc, "PAUSED")
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert stats.read_bytes() == before  # never a truncated or half-new file
+    json.loads(stats.read_text())
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 128 + signal.SIGTERM
+        assert err.strip().splitlines()[-1] == (
+            "error: stopped by SIGTERM; no output was left half-written (dvc repro reruns the stage)")
+        assert leftovers(stats.parent) == []  # cleaned up on the way out
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    # The next run recovers: it writes the new file and removes what a SIGKILL left behind.
+    run_stages(["normalize"])
+    assert json.loads(stats.read_text())["splits"]["train"] == [0, 120]
+    assert leftovers(stats.parent) == []
+
+
+def test_a_killed_train_stage_keeps_the_previous_curves_whole(tiny_project):
+    run_stages(["ingest", "normalize", "window", "train"])
+    live = tiny_project / "metrics" / "train"
+    before = {p.relative_to(live): p.read_bytes() for p in live.rglob("*") if p.is_file()}
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "epochs": 2}})
+    proc = start("train", "replace")  # the checkpoint's rename comes first: stop there
+    wait_for(proc, "PAUSED")
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert {p.relative_to(live): p.read_bytes() for p in live.rglob("*") if p.is_file()} == before
+    assert leftovers(live.parent) == [] and leftovers(tiny_project / "models") == []
+
+
+def test_ctrl_c_stops_training_after_the_batch_and_saves_nothing(tiny_project):
+    run_stages(["ingest", "normalize", "window"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "epochs": 100000}})
+    proc = start("train", "none")
+    wait_for(proc, "training on", stream="stderr")
+    time.sleep(1.0)  # well into training
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: interrupted (Ctrl-C) at epoch ")
+    assert last.endswith("; nothing was saved; no output was left half-written (dvc repro reruns the stage)")
+    batch, of = map(int, last.split("after batch ")[1].split(";")[0].split(" of "))
+    assert 1 <= batch <= of == 9  # 140 windows in batches of 16
+    assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
+
+
+def test_divergence_stops_the_stage_and_writes_nothing(tiny_project, capsys):
+    run_stages(["ingest", "normalize", "window"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "lr": 1e3}})
+    assert train_main(stage_argv("train")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: training diverged at epoch 1: train loss ")
+    assert "lower train.lr (now 1000)" in err
+    assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
+
+
+def test_the_next_repro_recovers_after_dvc_itself_is_killed(tmp_path, dvc_env):
+    repo = make_repo(tmp_path / "repo", dvc_env, full_params(**{"train.epochs": 100000}))
+    proc = subprocess.Popen(["dvc", "repro", "--no-run-cache"], cwd=repo, env=dvc_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    wait_for(proc, "training on")
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)  # dvc and the stage under it, with no chance to clean up
+    proc.wait(timeout=60)
+    assert not (repo / "models" / "model.pt").exists()
+    write_params(repo / "params.yaml", full_params())
+    commit(repo, dvc_env, "back to 3 epochs")
+    assert repro(repo, dvc_env) == ["train", "evaluate", "plot"]  # its stale lock does not block the rerun
+    assert "up to date" in sh(repo, dvc_env, "dvc", "status").stdout
