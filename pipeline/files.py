@@ -24,7 +24,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     to hash and cache: the old file (or none) stays. A SIGKILL can leave the temporary file behind
     (git ignores ``.*.tmp``); the next write to the same path removes it.
     """
-    target = Path(path)
+    target = inside_project(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -42,7 +42,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Like ``atomic_path`` for a folder: yield an empty temporary folder beside ``path`` and swap it in
     only if the block succeeds. An interruption leaves the old folder, or (in the instant between the
     two renames) none; never a partly written one."""
-    target = Path(path)
+    target = inside_project(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
@@ -55,6 +55,16 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def inside_project(path: str | os.PathLike) -> Path:
+    """``path``, refused unless it stays inside the folder the stage runs in (the project root, where dvc.yaml
+    is): every output goes through here, so no path from a command line or a param writes elsewhere.
+    Symlinks are followed, so a link inside the project that points out of it is refused too."""
+    root = Path.cwd().resolve()
+    if not (root / path).resolve().is_relative_to(root):
+        raise UserError(f"{path}: outside the project folder {root}; stages write only inside it")
+    return Path(path)
 
 
 def _remove_leftovers(target: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pipeline.cells import to_numbers
 from pipeline.errors import UserError, stage_main
 from pipeline.files import write_parquet
 from pipeline.params import load_section, require
@@ -48,6 +49,8 @@ def read_table(path: str, sheet: str | None) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"ingest.path={path!r}: file not found")
+    if p.stat().st_size == 0:
+        raise UserError(f"ingest.path={path!r}: the file is empty (0 bytes)")
     suffix = p.suffix.lower()
     try:
         if suffix == ".xlsx":
@@ -60,10 +63,20 @@ def read_table(path: str, sheet: str | None) -> pd.DataFrame:
         raise UserError(f"ingest.path={path!r}: cannot read as {suffix[1:]} ({str(err).splitlines()[0]})") from None
 
 
+# An OLE2 compound file: what Excel writes for a password-protected workbook, and for the old .xls format.
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
 def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    with path.open("rb") as f:
+        if f.read(len(OLE2_MAGIC)) == OLE2_MAGIC:
+            raise UserError(
+                f"ingest.path='{path}': a password-protected workbook or an old .xls file, not an .xlsx; "
+                "save it from Excel as an unprotected .xlsx workbook"
+            )
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as err:
@@ -74,7 +87,11 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
             sheet = names[0]
         elif sheet not in names:
             raise UserError(f"ingest.sheet={sheet!r} not found in '{path}'; sheets: {', '.join(names)}")
+        # read_only parses each sheet's XML as its rows are read: damage inside a sheet shows up here.
         rows = list(book[sheet].iter_rows(values_only=True))
+    # SyntaxError: the XML parse errors of both xml.etree and lxml derive from it.
+    except (SyntaxError, zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError) as err:
+        raise UserError(f"ingest.path='{path}': sheet {sheet!r} is corrupted ({type(err).__name__}: {err})") from None
     finally:
         book.close()
     if not rows:
@@ -116,22 +133,6 @@ def find_value_column(frame: pd.DataFrame, column: str | None, time_col: str | N
     raise UserError(f"several numeric columns ({', '.join(map(str, numeric))}); set ingest.column to one of them")
 
 
-def to_numbers(raw: pd.Series, name: str, row_offset: int) -> np.ndarray:
-    """Convert a column to float64; a non-numeric cell is an error naming its row. Empty cells become NaN."""
-    numbers = pd.to_numeric(raw.where(raw.map(lambda v: not isinstance(v, bool))), errors="coerce")
-    bad = numbers.isna() & raw.notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(
-            f"column {name!r} row {i + row_offset}: {raw.iloc[i]!r} is not a number ({int(bad.sum())} such cells)"
-        )
-    values = numbers.to_numpy(dtype=np.float64)
-    if np.isinf(values).any():
-        i = int(np.flatnonzero(np.isinf(values))[0])
-        raise UserError(f"column {name!r} row {i + row_offset}: infinite value")
-    return values
-
-
 def handle_missing(values: np.ndarray, policy: str, name: str, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
     """Apply ``ingest.missing``: the values left and their positions (all of them unless ``drop``)."""
     gaps = np.flatnonzero(np.isnan(values))
@@ -168,7 +169,8 @@ def ingest(frame: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
         stamps = sliced[time_col].reset_index(drop=True).iloc[keep].reset_index(drop=True)
         out.insert(0, "time", _as_time(stamps))
     if len(out) < 2:
-        raise UserError(f"only {len(out)} rows left after ingest.start/stop and missing values; need at least 2")
+        raise UserError(f"ingest.path={params.path!r}: only {len(out)} rows left after ingest.start/stop and missing "
+                        "values; need at least 2")
     return out
 
 

@@ -114,15 +114,39 @@ def save_checkpoint(path: str | os.PathLike, model: LSTMForecaster, extra: dict[
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes. ``weights_only=True``: unpickling runs no code from the file."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: checkpoint not found (run the train stage first: dvc repro)")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
-        model = LSTMForecaster(ModelConfig(**ckpt["config"]))
-        model.load_state_dict(ckpt["state_dict"])
+        config = ModelConfig(**ckpt["config"])
+        state = ckpt["state_dict"]
+        model = LSTMForecaster(config)
     except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{p}: not a checkpoint of this model ({msg})") from None
+    problems = _state_mismatch(model.state_dict(), state)
+    if problems:
+        more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
+        raise UserError(
+            f"{p}: its weights do not fit the model its config describes (hidden_size={config.hidden_size}, "
+            f"num_layers={config.num_layers}, output_size={config.output_size}): {'; '.join(problems[:2])}{more}; "
+            "retrain it (dvc repro --force -s train)"
+        )
+    model.load_state_dict(state)
     model.eval()
     return model, ckpt
+
+
+def _state_mismatch(expected: dict[str, torch.Tensor], found: Any) -> list[str]:
+    """What keeps ``found`` from loading into a model whose state dict is ``expected``, one phrase each."""
+    if not isinstance(found, dict) or not all(isinstance(v, torch.Tensor) for v in found.values()):
+        return ["the state dict is not a mapping of tensors"]
+    problems = [f"{k} is missing" for k in expected if k not in found]
+    problems += [f"{k} is unexpected" for k in found if k not in expected]
+    problems += [
+        f"{k} is {list(found[k].shape)} in the file, {list(v.shape)} expected"
+        for k, v in expected.items() if k in found and found[k].shape != v.shape
+    ]
+    return problems

@@ -1,4 +1,7 @@
+import datetime
+import io
 import re
+import zipfile
 
 import numpy as np
 import openpyxl
@@ -146,3 +149,112 @@ def test_main_wrong_sheet_lists_the_sheets(in_tmp, capsys):
     assert main(["--out", "series.parquet"]) == 2
     assert capsys.readouterr().err.strip() == "error: ingest.sheet='daily' not found in 'book.xlsx'; sheets: monthly"
     assert not (in_tmp / "series.parquet").exists()
+
+
+# --- the failure table: every bad input file through main(), each one line, exit 2, nothing written ---
+
+
+def workbook(path, rows, title="data"):
+    book = openpyxl.Workbook()
+    book.active.title = title
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def corrupt_sheet_xml(path):
+    """A valid zip whose first sheet's XML is cut in half."""
+    good = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet1.xml") else data)
+
+
+# name -> (input file, extra ingest params, the exact error line)
+BAD_INPUTS = {
+    "missing": ("nope.csv", {}, "error: ingest.path='nope.csv': file not found"),
+    "empty csv": ("empty.csv", {}, "error: ingest.path='empty.csv': the file is empty (0 bytes)"),
+    "empty xlsx": ("empty.xlsx", {}, "error: ingest.path='empty.xlsx': the file is empty (0 bytes)"),
+    "empty parquet": ("empty.parquet", {}, "error: ingest.path='empty.parquet': the file is empty (0 bytes)"),
+    "not a workbook": ("text.xlsx", {},
+                       "error: ingest.path='text.xlsx': not a readable .xlsx workbook (File is not a zip file)"),
+    "password-protected": ("locked.xlsx", {},
+                           "error: ingest.path='locked.xlsx': a password-protected workbook or an old .xls file, "
+                           "not an .xlsx; save it from Excel as an unprotected .xlsx workbook"),
+    "truncated": ("truncated.xlsx", {},
+                  "error: ingest.path='truncated.xlsx': not a readable .xlsx workbook (File is not a zip file)"),
+    "corrupted sheet": ("badxml.xlsx", {}, re.compile(
+        r"error: ingest.path='badxml.xlsx': sheet 'data' is corrupted \(ParseError: .+\)")),
+    "sheet absent": ("good.xlsx", {"sheet": "daily"},
+                     "error: ingest.sheet='daily' not found in 'good.xlsx'; sheets: data"),
+    "column absent": ("good.xlsx", {"column": "z"}, "error: ingest.column='z' not found; columns: y"),
+    "several numeric": ("two.xlsx", {}, "error: several numeric columns (a, b); set ingest.column to one of them"),
+    "boolean": ("bool.xlsx", {}, "error: column 'y' row 3: True is a boolean, not a number"),
+    "date": ("date.xlsx", {},
+             "error: column 'y' row 3: datetime.datetime(2020, 1, 1, 0, 0) is a date or time, not a number"),
+    "ambiguous text": ("ambiguous.csv", {}, "error: column 'y' row 2: '1,234' is ambiguous, 1234 (comma for "
+                       "thousands) or 1.234 (comma for decimals); write it as 1234 or as 1.234"),
+    "mixed conventions": ("mixed.csv", {}, "error: column 'y' mixes separator conventions: row 2 uses a comma "
+                          "for thousands, row 3 a comma for decimals; write the numbers one way"),
+    "words": ("words.csv", {}, "error: column 'y' row 3: 'abc' is not a number (2 such cells)"),
+    "infinity": ("inf.csv", {}, "error: column 'y' row 3: infinite value"),
+    "no rows": ("header.csv", {}, "error: ingest.path='header.csv': only 0 rows left after ingest.start/stop "
+                "and missing values; need at least 2"),
+}
+
+
+def make_bad_files(folder):
+    (folder / "empty.csv").write_bytes(b"")
+    (folder / "empty.xlsx").write_bytes(b"")
+    (folder / "empty.parquet").write_bytes(b"")
+    (folder / "text.xlsx").write_text("a CSV saved under the wrong name\n1\n2\n")
+    (folder / "locked.xlsx").write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(1024))
+    good = workbook(folder / "good.xlsx", [["y"], [1.0], [2.0], [3.0]]).read_bytes()
+    (folder / "truncated.xlsx").write_bytes(good[: len(good) // 2])
+    corrupt_sheet_xml(workbook(folder / "badxml.xlsx", [["y"], [1.0], [2.0], [3.0]]))
+    workbook(folder / "bool.xlsx", [["y"], [1.0], [True], [3.0]])
+    workbook(folder / "date.xlsx", [["y"], [1.0], [datetime.datetime(2020, 1, 1)], [3.0]])
+    workbook(folder / "two.xlsx", [["a", "b"], [1.0, 2.0], [3.0, 4.0]])
+    (folder / "ambiguous.csv").write_text('y\n"1,234"\n2\n3\n')
+    (folder / "mixed.csv").write_text('y\n"1,234.5"\n"2.345,5"\n3\n')
+    (folder / "words.csv").write_text("y\n1\nabc\n3\nmissing\n")
+    (folder / "inf.csv").write_text("y\n1\n-inf\n3\n")
+    (folder / "header.csv").write_text("y\n")
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_files_give_one_line_and_write_nothing(in_tmp, capsys, name):
+    make_bad_files(in_tmp)
+    path, extra, expected = BAD_INPUTS[name]
+    write_params(in_tmp / "params.yaml", {"ingest": {"path": path, **extra}})
+    assert main(["--out", "out/series.parquet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    line = err.rstrip("\n")
+    assert expected.fullmatch(line) if isinstance(expected, re.Pattern) else line == expected, line
+    assert not (in_tmp / "out").exists()
+
+
+def test_numbers_stored_as_text_are_read_when_unambiguous(in_tmp):
+    (in_tmp / "s.csv").write_text('y\n" 12 "\n"1,234.5"\n"1,234"\n"-2,000,000"\n3\n')
+    out = ingest(read_table(str(in_tmp / "s.csv"), None), IngestParams(path="s.csv"))
+    # The cell 1,234 alone would be ambiguous; the column's 1,234.5 settles the comma as a thousands separator.
+    assert out["value"].tolist() == [12.0, 1234.5, 1234.0, -2000000.0, 3.0]
+    (in_tmp / "eu.csv").write_text('y\n"1.234,5"\n"0,25"\n"1.234"\n')
+    eu = ingest(read_table(str(in_tmp / "eu.csv"), None), IngestParams(path="eu.csv"))
+    assert eu["value"].tolist() == [1234.5, 0.25, 1.234]  # a lone dot is always a decimal point
+
+
+def test_runs_of_empty_cells_under_each_missing_policy(in_tmp):
+    (in_tmp / "s.csv").write_text("y\n\n\n3\n4\n\n\n\n8\n\n")
+    frame = read_table(str(in_tmp / "s.csv"), None)
+    with pytest.raises(UserError, match=r"^column 'y' has 6 empty cells \(rows 2, 3, 6, 7, 8, \.\.\.\); set "):
+        ingest(frame, IngestParams(path="s.csv"))
+    filled = ingest(frame, IngestParams(path="s.csv", missing="interpolate"))["value"].tolist()
+    assert filled == [3.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0]  # ends take the nearest value
+    assert ingest(frame, IngestParams(path="s.csv", missing="drop"))["value"].tolist() == [3.0, 4.0, 8.0]
+    (in_tmp / "none.csv").write_text("y\n\n\n\n")
+    with pytest.raises(UserError, match=r"^column 'y' has no values$"):
+        ingest(read_table(str(in_tmp / "none.csv"), None), IngestParams(path="none.csv", missing="interpolate"))

@@ -29,7 +29,8 @@ def test_reference_model_shapes():
     assert tuple(model(torch.zeros(7, 96, 1)).shape) == (7, 96, 1)
 
 
-def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
+def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outputs are written only inside the folder a stage runs in
     torch.manual_seed(0)
     model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3, dropout=0.1))
     save_checkpoint(tmp_path / "m.pt", model, {"best_epoch": 4})
@@ -48,8 +49,20 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
         load_checkpoint(tmp_path / "junk.pt")
     torch.save({"config": {"hidden_size": 4}, "state_dict": LSTMForecaster(ModelConfig()).state_dict()},
                tmp_path / "mismatch.pt")
-    with pytest.raises(UserError, match=r"mismatch.pt: not a checkpoint of this model"):
+    # One clear line, not torch's multi-line size-mismatch dump.
+    with pytest.raises(UserError, match=r"^\S*mismatch.pt: its weights do not fit the model its config describes "
+                                        r"\(hidden_size=4, num_layers=2, output_size=1\): project.weight is \[8, 1\] "
+                                        r"in the file, \[4, 1\] expected; project.bias is \[8\] in the file, \[4\] "
+                                        r"expected \(and 9 more\); retrain it \(dvc repro --force -s train\)$"):
         load_checkpoint(tmp_path / "mismatch.pt")
+    state = LSTMForecaster(ModelConfig()).state_dict()
+    del state["head.bias"]
+    torch.save({"config": {}, "state_dict": state}, tmp_path / "partial.pt")
+    with pytest.raises(UserError, match=r": head.bias is missing; retrain it"):
+        load_checkpoint(tmp_path / "partial.pt")
+    torch.save({"config": {"hidden": 8}, "state_dict": state}, tmp_path / "badconfig.pt")
+    with pytest.raises(UserError, match=r"badconfig.pt: not a checkpoint of this model \(.*unexpected keyword"):
+        load_checkpoint(tmp_path / "badconfig.pt")
 
 
 def test_time_major_forward_matches_the_lstm_module():

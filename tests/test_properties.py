@@ -1,0 +1,123 @@
+"""Property tests (hypothesis): cell parsing, scaling and windowing hold for any input, not just hand-picked ones."""
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from pipeline.cells import to_numbers
+from pipeline.errors import UserError
+from pipeline.normalize import NormalizeParams, normalize, split_bounds
+from pipeline.scaling import Scaler
+from pipeline.window import Windows, window_ends
+
+SETTINGS = settings(max_examples=150, deadline=None)
+finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+
+
+def column(cells) -> pd.Series:
+    return pd.Series(list(cells), dtype=object)
+
+
+# --- ingest: numbers stored as text ---
+
+
+@SETTINGS
+@given(st.lists(finite, min_size=1, max_size=30), st.sampled_from(["", " ", "  ", "\t"]))
+def test_plain_numbers_as_text_read_back_exactly(values, pad):
+    cells = [f"{pad}{v!r}{pad}" for v in values]
+    assert to_numbers(column(cells), "y", 2).tolist() == values
+
+
+@SETTINGS
+@given(st.lists(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+                min_size=1, max_size=30))
+def test_grouped_numbers_read_the_same_in_either_convention(values):
+    # Every cell carries a decimal part, so each is unambiguous: 1,234.50 and 1.234,50 are both 1234.5.
+    comma = [f"{v:,.2f}" for v in values]
+    dot = [c.replace(",", "_").replace(".", ",").replace("_", ".") for c in comma]
+    expected = [float(v) for v in values]
+    assert to_numbers(column(comma), "y", 2).tolist() == expected
+    assert to_numbers(column(dot), "y", 2).tolist() == expected
+
+
+@SETTINGS
+@given(st.lists(finite, min_size=1, max_size=20), st.data())
+def test_a_cell_that_is_not_a_number_is_reported_with_its_row(values, data):
+    bad_at = data.draw(st.integers(0, len(values) - 1))
+    word = data.draw(st.text(alphabet="abcxyz/?!", min_size=1, max_size=6))
+    cells = [repr(v) for v in values]
+    cells[bad_at] = word
+    first_row = data.draw(st.integers(1, 100))
+    with pytest.raises(UserError, match=rf"^column 'y' row {bad_at + first_row}: '{re.escape(word)}' is not a number"):
+        to_numbers(column(cells), "y", first_row)
+
+
+# --- normalize: scaling ---
+
+
+series_values = st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=20, max_size=200)
+methods = st.sampled_from(["zscore", "minmax"])
+
+
+@SETTINGS
+@given(series_values, methods)
+def test_inverse_of_forward_is_the_identity(values, method):
+    x = np.array(values)
+    params = NormalizeParams(method=method)
+    train_hi = split_bounds(len(x), params)["train"][1]
+    assume(np.ptp(x[:train_hi]) > 1e-6 * max(1.0, np.abs(x[:train_hi]).max()))  # constant spans are refused
+    scaled, info = normalize(pd.DataFrame({"value": x}), params)
+    back = Scaler.from_json(info["scaler"]).inverse(scaled["scaled"].to_numpy())
+    np.testing.assert_allclose(back, x, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(x).max()))
+
+
+@SETTINGS
+@given(series_values, methods, st.booleans(), st.data())
+def test_statistics_depend_only_on_the_training_span(values, method, difference, data):
+    x = np.array(values)
+    params = NormalizeParams(method=method, difference=difference)
+    train_hi = split_bounds(len(x), params)["train"][1]
+    modelled = np.diff(x, prepend=x[0]) if difference else x
+    assume(np.ptp(modelled[int(difference):train_hi]) > 1e-6 * max(1.0, np.abs(modelled[:train_hi]).max()))
+    later = data.draw(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+                               min_size=len(x) - train_hi, max_size=len(x) - train_hi))
+    changed = np.concatenate([x[:train_hi], later])
+    _, before = normalize(pd.DataFrame({"value": x}), params)
+    _, after = normalize(pd.DataFrame({"value": changed}), params)
+    assert before["scaler"] == after["scaler"]
+
+
+# --- window: which values each window reads and is scored on ---
+
+
+@SETTINGS
+@given(st.integers(30, 400), st.integers(1, 40), st.integers(1, 12),
+       st.sampled_from([(0.7, 0.15, 0.15), (0.5, 0.25, 0.25), (0.8, 0.1, 0.1)]), st.sampled_from(["sequence", "last"]))
+def test_windows_never_look_ahead_or_across_splits(length, time_step, horizon, fractions, target):
+    splits = split_bounds(length, NormalizeParams(*fractions))
+    try:
+        ends = window_ends(length, splits, time_step, horizon)
+    except UserError:
+        # Refused exactly when some split cannot hold one whole window.
+        assert any(b - horizon + 1 - max(a, time_step) < 1 for a, b in splits.values())
+        return
+    series = torch.arange(length, dtype=torch.float64)  # each value is its own index
+    for name, (a, b) in splits.items():
+        windows = Windows(series, ends[name], time_step, target, horizon)
+        assert len(windows) == b - horizon + 1 - max(a, time_step)  # the count, per split
+        everything = torch.arange(len(windows))
+        x, y = windows.batch(everything)
+        future = windows.future(everything)
+        t = windows.ends.double()
+        # Inputs are the time_step values just before t; the future is t .. t + H - 1, inside the split.
+        assert torch.equal(x[:, :, 0], t[None, :] + torch.arange(-time_step, 0, dtype=torch.float64)[:, None])
+        assert torch.equal(future, t[:, None] + torch.arange(horizon, dtype=torch.float64)[None, :])
+        assert future.min() >= a and future.max() < b
+        # Every training target comes after the input it is paired with, and never after the split.
+        last_input = x[:, :, 0] if target == "sequence" else x[-1:, :, 0]
+        assert (y[..., 0] > last_input).all() and (y[..., 0] == last_input + 1).all()
+        assert y.max() < b

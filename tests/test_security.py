@@ -1,0 +1,81 @@
+"""Security: nothing from a file or a param is executed, and no output lands outside the project."""
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import UserError
+from pipeline.files import atomic_dir, atomic_path, inside_project, write_json
+from pipeline.ingest import main as ingest_main
+from tests.conftest import ROOT, run_stages, stage_argv, write_params
+
+SOURCES = sorted([*(ROOT / "pipeline").glob("*.py"), *(ROOT / "ci").glob("*.py"), *(ROOT / "bench").glob("*.py")])
+
+
+def calls(path: Path):
+    """Every call in a source file as (dotted name, keyword names, line)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call):
+            yield ast.unparse(node.func), {k.arg: k.value for k in node.keywords}, node.lineno
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_code_is_run_from_data(path):
+    for name, keywords, line in calls(path):
+        where = f"{path.relative_to(ROOT)}:{line}"
+        assert name not in ("eval", "exec", "compile", "pickle.load", "pickle.loads", "yaml.load", "yaml.unsafe_load",
+                            "os.system"), f"{where}: {name}"
+        if name == "torch.load":
+            value = keywords.get("weights_only")
+            assert isinstance(value, ast.Constant) and value.value is True, f"{where}: torch.load without weights_only"
+        if name.startswith("subprocess."):
+            value = keywords.get("shell")
+            assert value is None or (isinstance(value, ast.Constant) and value.value is False), f"{where}: shell=True"
+
+
+def test_the_scan_sees_the_calls_it_forbids(tmp_path):
+    # The check above must be able to fail: a file with each forbidden call trips it.
+    bad = tmp_path / "bad.py"
+    bad.write_text("import torch, yaml\neval('1')\nyaml.load(s)\ntorch.load(p)\ntorch.load(p, weights_only=False)\n")
+    found = [(name, line) for name, _, line in calls(bad)]
+    assert ("eval", 2) in found and ("yaml.load", 3) in found
+    assert [k for name, k, _ in calls(bad) if name == "torch.load"][0] == {}
+
+
+@pytest.mark.parametrize("path", ["../outside.json", "/tmp/outside.json", "data/../../outside.json"])
+def test_outputs_cannot_leave_the_project(in_tmp, path):
+    with pytest.raises(UserError, match=r"outside the project folder .*; stages write only inside it$"):
+        write_json(path, {})
+    with pytest.raises(UserError, match=r"outside the project folder"):
+        with atomic_dir(path):
+            pass
+    assert not (in_tmp.parent / "outside.json").exists()
+    with atomic_path("data/inside.json") as tmp:  # inside is fine, however it is spelled
+        tmp.write_text("{}")
+    assert inside_project(in_tmp / "data" / "inside.json") == in_tmp / "data" / "inside.json"
+
+
+def test_a_symlink_out_of_the_project_is_refused(in_tmp, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    os.symlink(elsewhere, in_tmp / "link")
+    with pytest.raises(UserError, match=r"link/x.json: outside the project folder"):
+        write_json("link/x.json", {})
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_stage_refuses_an_output_path_outside_the_project(in_tmp, capsys):
+    (in_tmp / "s.csv").write_text("y\n1\n2\n3\n")
+    write_params(in_tmp / "params.yaml", {"ingest": {"path": "s.csv"}})
+    assert ingest_main(["--out", "../series.parquet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ../series.parquet: outside the project folder")
+    assert not (in_tmp.parent / "series.parquet").exists()
+
+
+def test_params_are_read_with_a_safe_loader(tiny_project, capsys):
+    # A YAML tag that an unsafe loader would turn into a call is just an error here.
+    (tiny_project / "params.yaml").write_text("ingest: !!python/object/apply:os.system ['touch pwned']\n")
+    assert ingest_main(stage_argv("ingest")) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+    assert not (tiny_project / "pwned").exists()
