@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 # Exit status for a user's mistake (bad file, bad param, data too short); argparse uses 2 too.
 USER_ERROR_EXIT = 2
+NOTHING_HALF_WRITTEN = "no output was left half-written (dvc repro reruns the stage)"
 
 
 class UserError(Exception):
@@ -25,7 +26,7 @@ class Interrupted(Exception):
 
 def _terminated(signum: int, frame: object) -> None:
     # Raised wherever the interpreter is, so every `finally` (temporary files) runs on the way out.
-    raise Interrupted(f"stopped by {signal.Signals(signum).name}", signum)
+    raise Interrupted(f"stopped by {signal.Signals(signum).name}; {NOTHING_HALF_WRITTEN}", signum)
 
 
 def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequence[str] | None], int]:
@@ -46,11 +47,10 @@ def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequen
             print(f"error: {err}", file=sys.stderr)
             return USER_ERROR_EXIT
         except Interrupted as err:
-            print(f"error: {err}; no output was left half-written (dvc repro reruns the stage)", file=sys.stderr)
+            print(f"error: {err}", file=sys.stderr)
             return err.exit_code
         except KeyboardInterrupt:
-            print("error: interrupted (Ctrl-C); no output was left half-written (dvc repro reruns the stage)",
-                  file=sys.stderr)
+            print(f"error: interrupted (Ctrl-C); {NOTHING_HALF_WRITTEN}", file=sys.stderr)
             return 128 + signal.SIGINT
         finally:
             signal.signal(signal.SIGTERM, previous)

@@ -194,7 +194,7 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
                 running += loss.detach() * x.shape[1]
                 if stop.requested:
                     raise Interrupted(f"interrupted (Ctrl-C) at epoch {epoch}, after batch {batch} of {len(starts)}; "
-                                      "nothing was saved", signal.SIGINT)
+                                      "nothing was saved (dvc repro reruns the stage)", signal.SIGINT)
             model.eval()
             train_loss = float(running) / per_epoch
             val_loss = forecast_mse(model, val, params.strategy)
