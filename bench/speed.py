@@ -10,6 +10,7 @@ machine's speed hits them alike, and ratios against a plain training loop measur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -141,14 +142,16 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
         t = np.arange(points, dtype=np.float64)
         values = 80 + 60 * np.sin(2 * np.pi * t / 132) + np.random.default_rng(0).normal(0, 10, points)
         pd.DataFrame({"value": values}).to_parquet(work / "series.parquet")
-        normalize(NormalizeParams(), work / "series.parquet", work / "scaled.parquet", work / "normalize.json")
+        with contextlib.chdir(work):  # stages write only inside the folder they run in
+            normalize(NormalizeParams(), Path("series.parquet"), Path("data/scaled.parquet"),
+                      Path("data/normalize.json"))
         (work / "params.yaml").write_text(
             f"window: {{time_step: {TIME_STEP}}}\ntrain: {{epochs: 1, steps_per_epoch: {steps}}}\n")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         peaks = []
-        for stage, *argv in (["window", "--stats", "normalize.json", "--out", "windows.json"],
-                             ["train", "--scaled", "scaled.parquet", "--windows", "windows.json",
-                              "--model", "model.pt", "--live", "live"]):
+        for stage, *argv in (["window", "--stats", "data/normalize.json", "--out", "data/windows.json"],
+                             ["train", "--scaled", "data/scaled.parquet", "--windows", "data/windows.json",
+                              "--model", "models/model.pt", "--live", "metrics/train"]):
             code = (
                 "import runpy, sys\n"
                 f"sys.argv = {[stage, *argv]!r}\n"

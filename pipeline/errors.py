@@ -16,8 +16,10 @@ class UserError(Exception):
     """A mistake the user can fix: reported as one line, never with a traceback."""
 
 
-class Interrupted(Exception):
-    """The run was stopped by a signal. ``exit_code`` follows the shell's 128 + signal number."""
+class Interrupted(BaseException):
+    """The run was stopped by a signal. ``exit_code`` follows the shell's 128 + signal number.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way swallows it."""
 
     def __init__(self, message: str, signum: int):
         super().__init__(message)

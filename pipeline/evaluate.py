@@ -15,7 +15,7 @@ import torch
 
 from pipeline import metrics
 from pipeline.errors import UserError, stage_main
-from pipeline.files import read_json, read_parquet, write_csv, write_json
+from pipeline.files import check_outputs, read_json, read_parquet, write_csv, write_json
 from pipeline.backtest import (conformal_quantile, fit_linear, future_values, linear_forecast, local_scale,
                                persistence, seasonal_naive, to_levels)
 from pipeline.model import LSTMForecaster, forecast, load_checkpoint, resolve_device
@@ -189,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--predictions", required=True, type=Path, help="one-step predictions to write, CSV")
     parser.add_argument("--horizon", required=True, type=Path, help="test RMSE per model and step to write, CSV")
     args = parser.parse_args(argv)
+    check_outputs(args.metrics, args.predictions, args.horizon)  # a bad path fails before any work is done
     run(
         load_section(EvaluateParams, "evaluate", args.params), args.scaled, args.stats, args.windows,
         args.model, args.metrics, args.predictions, args.horizon,

@@ -5,8 +5,8 @@ import contextlib
 import glob
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,30 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import UserError
+
+
+# Top-level folders of the project that no stage writes into: its sources, its tools' state, the venv.
+PROTECTED = (".git", ".dvc", ".venv", ".github", "pipeline", "ci", "tests", "bench")
+
+
+def check_outputs(*paths: str | os.PathLike) -> None:
+    """Refuse, before any work is done, an output path that leaves the project's output folders.
+
+    The project is the folder the stage runs in (where dvc.yaml is; DVC runs stages there). Outputs go in
+    a folder of it (data/, models/, metrics/, ...): not outside it (``../x``, an absolute path elsewhere, a
+    symlink out), not at its top level (params.yaml, dvc.yaml) and not in its sources or tools' state.
+    """
+    root = Path.cwd().resolve()
+    for path in paths:
+        resolved = (root / path).resolve()  # follows symlinks
+        if not resolved.is_relative_to(root):
+            raise UserError(f"{path}: outside the project folder {root}; stages write only inside it")
+        parts = resolved.relative_to(root).parts
+        if len(parts) < 2 or parts[0] in PROTECTED:
+            raise UserError(
+                f"{path}: not an output folder; stages write into a folder of the project such as data/, models/ "
+                f"or metrics/, not its top level or {', '.join(PROTECTED)}"
+            )
 
 
 @contextlib.contextmanager
@@ -24,28 +48,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     to hash and cache: the old file (or none) stays. A SIGKILL can leave the temporary file behind
     (git ignores ``.*.tmp``); the next write to the same path removes it.
     """
-    target = inside_project(path)
+    check_outputs(path)
+    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp = _temp_name(target)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies, as for any file
     try:
-        yield tmp_path
-        os.replace(tmp_path, target)
+        yield tmp
+        os.replace(tmp, target)
     finally:
-        tmp_path.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Like ``atomic_path`` for a folder: yield an empty temporary folder beside ``path`` and swap it in
-    only if the block succeeds. An interruption leaves the old folder, or (in the instant between the
-    two renames) none; never a partly written one."""
-    target = inside_project(path)
+    only if the block succeeds. A failure or a SIGTERM leaves the old folder; only a SIGKILL in the instant
+    between the two renames leaves none. Never a partly written one."""
+    check_outputs(path)
+    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = _temp_name(target)
+    tmp.mkdir()
     old = tmp.with_name(tmp.name[: -len(".tmp")] + ".old.tmp")
     try:
         yield tmp
@@ -53,27 +79,26 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(target, old)
         os.replace(tmp, target)
     finally:
+        if old.exists() and not target.exists():
+            os.replace(old, target)  # stopped between the renames: put the previous folder back
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
 
 
-def inside_project(path: str | os.PathLike) -> Path:
-    """``path``, refused unless it stays inside the folder the stage runs in (the project root, where dvc.yaml
-    is): every output goes through here, so no path from a command line or a param writes elsewhere.
-    Symlinks are followed, so a link inside the project that points out of it is refused too."""
-    root = Path.cwd().resolve()
-    if not (root / path).resolve().is_relative_to(root):
-        raise UserError(f"{path}: outside the project folder {root}; stages write only inside it")
-    return Path(path)
+def _temp_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
 
 
 def _remove_leftovers(target: Path) -> None:
-    """Temporary files or folders of ``target`` left by a killed run."""
-    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
+    """Temporary files or folders of ``target`` left by a killed run: ``.<name>.<8 hex digits>[.old].tmp``.
+    The fixed-width tag keeps the pattern from matching another output's leftovers (``.x.json.*`` for ``x``)."""
+    tag = "[0-9a-f]" * 8
+    for pattern in (f".{glob.escape(target.name)}.{tag}.tmp", f".{glob.escape(target.name)}.{tag}.old.tmp"):
+        for stale in target.parent.glob(pattern):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline.cells import to_numbers
 from pipeline.errors import UserError, stage_main
-from pipeline.files import write_parquet
+from pipeline.files import check_outputs, write_parquet
 from pipeline.params import load_section, require
 
 log = logging.getLogger("ingest")
@@ -79,8 +79,10 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
             )
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as err:
-        raise UserError(f"ingest.path='{path}': not a readable .xlsx workbook ({err})") from None
+    # SyntaxError: the XML parse errors of both xml.etree and lxml derive from it (a damaged workbook.xml).
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, SyntaxError, ValueError) as err:
+        reason = f"{type(err).__name__}: {err}"
+        raise UserError(f"ingest.path='{path}': not a readable .xlsx workbook ({reason})") from None
     try:
         names = book.sheetnames
         if sheet is None:
@@ -196,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="params file (section 'ingest')")
     parser.add_argument("--out", required=True, type=Path, help="tidy series, Parquet")
     args = parser.parse_args(argv)
+    check_outputs(args.out)  # a bad path fails before any work is done
     run(load_section(IngestParams, "ingest", args.params), args.out)
 
 

@@ -120,10 +120,13 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, dict[str, 
         raise UserError(f"{p}: checkpoint not found (run the train stage first: dvc repro)")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict):
+            raise TypeError(f"it holds a {type(ckpt).__name__}, not a dict with config and state_dict")
         config = ModelConfig(**ckpt["config"])
         state = ckpt["state_dict"]
         model = LSTMForecaster(config)
-    except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError) as err:
+    except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError, AttributeError,
+            OSError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{p}: not a checkpoint of this model ({msg})") from None
     problems = _state_mismatch(model.state_dict(), state)

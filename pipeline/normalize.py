@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import UserError, stage_main
-from pipeline.files import read_parquet, write_json, write_parquet
+from pipeline.files import check_outputs, read_parquet, write_json, write_parquet
 from pipeline.params import load_section, require
 from pipeline.scaling import fit_scaler
 
@@ -93,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path, help="scaled series with split labels, Parquet")
     parser.add_argument("--stats", required=True, type=Path, help="scaler statistics and split bounds, JSON")
     args = parser.parse_args(argv)
+    check_outputs(args.out, args.stats)  # a bad path fails before any work is done
     run(load_section(NormalizeParams, "normalize", args.params), args.series, args.out, args.stats)
 
 

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline.errors import UserError, stage_main  # noqa: E402
-from pipeline.files import atomic_path, read_parquet  # noqa: E402
+from pipeline.files import atomic_path, check_outputs, read_parquet  # noqa: E402
 from pipeline.params import load_section, require  # noqa: E402
 
 log = logging.getLogger("plot")
@@ -119,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--forecast", required=True, type=Path, help="forecast figure to write, PNG")
     parser.add_argument("--loss", required=True, type=Path, help="loss figure to write, PNG")
     args = parser.parse_args(argv)
+    check_outputs(args.forecast, args.loss)  # a bad path fails before any work is done
     run(load_section(PlotParams, "plot", args.params), args.scaled, args.predictions, args.live, args.forecast,
         args.loss)
 

@@ -20,7 +20,7 @@ from torch import nn
 from tqdm import tqdm
 
 from pipeline.errors import Interrupted, UserError, stage_main
-from pipeline.files import atomic_dir, read_json, read_parquet
+from pipeline.files import atomic_dir, check_outputs, read_json, read_parquet
 from pipeline.model import LSTMForecaster, ModelConfig, forecast, resolve_device, save_checkpoint
 from pipeline.params import load_section, require
 from pipeline.window import Windows
@@ -73,7 +73,8 @@ class StopAfterBatch:
         self._previous = None
 
     def __enter__(self) -> StopAfterBatch:
-        if threading.current_thread() is threading.main_thread():  # signal handlers live on the main thread
+        # Signal handlers live on the main thread; a run started with SIGINT ignored (nohup, &) keeps ignoring it.
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -198,6 +199,9 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
             model.eval()
             train_loss = float(running) / per_epoch
             val_loss = forecast_mse(model, val, params.strategy)
+            if stop.requested:  # pressed during validation
+                raise Interrupted(f"interrupted (Ctrl-C) at epoch {epoch}, after its validation; nothing was saved "
+                                  "(dvc repro reruns the stage)", signal.SIGINT)
             result.epoch_seconds.append(time.perf_counter() - started)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)) or train_loss > DIVERGED_RATIO * zero_loss:
                 raise UserError(
@@ -271,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", required=True, type=Path, help="checkpoint to write")
     parser.add_argument("--live", required=True, type=Path, help="dvclive folder for the loss curves")
     args = parser.parse_args(argv)
+    check_outputs(args.model, args.live)  # a bad path fails before any work is done
     run(load_section(TrainParams, "train", args.params), args.scaled, args.windows, args.model, args.live)
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 
 from pipeline.errors import UserError, stage_main
-from pipeline.files import read_json, write_json
+from pipeline.files import check_outputs, read_json, write_json
 from pipeline.params import load_section, require
 
 log = logging.getLogger("window")
@@ -125,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--stats", required=True, type=Path, help="split bounds from normalize, JSON")
     parser.add_argument("--out", required=True, type=Path, help="window index, JSON")
     args = parser.parse_args(argv)
+    check_outputs(args.out)  # a bad path fails before any work is done
     run(load_section(WindowParams, "window", args.params), args.stats, args.out)
 
 

@@ -174,7 +174,8 @@ def test_evaluate_on_cuda_without_gpu_is_a_user_error(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window", "train"])
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {"season": 24, "device": "cuda"}})
     assert main(stage_argv("evaluate")) == 2
-    assert capsys.readouterr().err == "error: evaluate.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'\n"
+    err = capsys.readouterr().err
+    assert err == "error: evaluate.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'\n"
     assert not (tiny_project / "metrics" / "evaluate.json").exists()
 
 
@@ -182,7 +183,8 @@ def test_evaluate_on_cuda_without_gpu_is_a_user_error(tiny_project, capsys):
 def test_evaluate_on_cuda_matches_cpu(tiny_project):
     run_stages()
     on_cpu = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
-    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "device": "cuda"}})
+    write_params(tiny_project / "params.yaml",
+                 {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "device": "cuda"}})
     run_stages(["evaluate"])
     on_gpu = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
     assert on_gpu.keys() == on_cpu.keys()

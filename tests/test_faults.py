@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.model import load_checkpoint
 from pipeline.train import main as train_main
 from tests.conftest import ROOT, SMALL_PARAMS, commit, make_repo, full_params, repro, run_stages, sh, stage_argv, \
     write_params
 
 # Runs one stage's main(); ``PAUSE`` picks where it stops and waits to be killed:
-#   write:   halfway through writing the JSON text of an output (into its temporary file),
-#   replace: with an output fully written to its temporary file, just before the rename.
+#   write:     halfway through writing the JSON text of an output (into its temporary file),
+#   replace:N: just before the N-th rename (default the first): an output fully written to its temporary name.
 WRAPPER = """
 import os, pathlib, sys, time, importlib
 stage, pause, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -39,10 +40,12 @@ if pause == "write":
             f.write(text[len(text) // 2 :])
         return len(text)
     pathlib.Path.write_text = write_text
-elif pause == "replace":
-    real_replace = os.replace
+elif pause.startswith("replace"):
+    real_replace, calls, stop_at = os.replace, [], int(pause.partition(":")[2] or 1)
     def replace(src, dst):
-        wait()
+        calls.append(dst)
+        if len(calls) == stop_at:
+            wait()
         real_replace(src, dst)
     os.replace = replace
 sys.exit(importlib.import_module(f"pipeline.{stage}").main(argv))
@@ -71,43 +74,60 @@ def leftovers(folder: Path) -> list[str]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_a_killed_stage_leaves_the_previous_output_intact(tiny_project, pause, sig):
     run_stages(["ingest", "normalize"])
-    stats = tiny_project / "data" / "normalize.json"
-    before = stats.read_bytes()
-    # Different fractions, so a finished write would change the file.
+    outputs = [tiny_project / "data" / "scaled.parquet", tiny_project / "data" / "normalize.json"]
+    before = [p.read_bytes() for p in outputs]
+    # Different fractions, so a finished write changes both files.
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "normalize": {"train": 0.5, "val": 0.25, "test": 0.25}})
     proc = start("normalize", pause)
     wait_for(proc, "PAUSED")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert stats.read_bytes() == before  # never a truncated or half-new file
-    json.loads(stats.read_text())
+    after_kill = [p.read_bytes() for p in outputs]
     if sig != signal.SIGKILL:
         assert proc.returncode == 128 + sig
         assert err.strip().splitlines()[-1] == {
             signal.SIGTERM: "error: stopped by SIGTERM; no output was left half-written (dvc repro reruns the stage)",
             signal.SIGINT: "error: interrupted (Ctrl-C); no output was left half-written (dvc repro reruns the stage)",
         }[sig]
-        assert leftovers(stats.parent) == []  # cleaned up on the way out
+        assert leftovers(outputs[0].parent) == []  # cleaned up on the way out
     else:
         assert proc.returncode == -signal.SIGKILL
-    # The next run recovers: it writes the new file and removes what a SIGKILL left behind.
+    # The next run recovers: it writes the new files and removes what a SIGKILL left behind.
     run_stages(["normalize"])
-    assert json.loads(stats.read_text())["splits"]["train"] == [0, 120]
-    assert leftovers(stats.parent) == []
+    final = [p.read_bytes() for p in outputs]
+    assert json.loads(outputs[1].read_text())["splits"]["train"] == [0, 120]
+    assert leftovers(outputs[0].parent) == []
+    assert final[0] != before[0] and final[1] != before[1]
+    # The file being written when the signal came is the previous one, byte for byte (never truncated).
+    # Normalize writes the Parquet file first: paused at its rename, both are old; paused in the JSON, the
+    # Parquet file is already the new one, whole. DVC reruns a stage that did not finish either way.
+    assert after_kill[1] == before[1]
+    assert after_kill[0] == (before[0] if pause == "replace" else final[0])
 
 
-def test_a_killed_train_stage_keeps_the_previous_curves_whole(tiny_project):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_train_stage_killed_while_swapping_the_curves(tiny_project, sig):
     run_stages(["ingest", "normalize", "window", "train"])
     live = tiny_project / "metrics" / "train"
-    before = {p.relative_to(live): p.read_bytes() for p in live.rglob("*") if p.is_file()}
+    files = lambda: {p.relative_to(live): p.read_bytes() for p in live.rglob("*") if p.is_file()}  # noqa: E731
+    before = files()
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "epochs": 2}})
-    proc = start("train", "replace")  # the checkpoint's rename comes first: stop there
+    # Renames: 1 the checkpoint, 2 the old curves aside, 3 the new curves in. Stop between 2 and 3.
+    proc = start("train", "replace:3")
     wait_for(proc, "PAUSED")
-    proc.send_signal(signal.SIGTERM)
+    assert not live.exists()
+    proc.send_signal(sig)
     proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM
-    assert {p.relative_to(live): p.read_bytes() for p in live.rglob("*") if p.is_file()} == before
-    assert leftovers(live.parent) == [] and leftovers(tiny_project / "models") == []
+    load_checkpoint(tiny_project / "models" / "model.pt")  # the new checkpoint, whole
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 128 + signal.SIGTERM
+        assert files() == before  # put back on the way out
+        assert leftovers(live.parent) == []
+    else:
+        assert proc.returncode == -signal.SIGKILL
+        assert not live.exists()  # none, never a partial folder; the next run writes it
+        run_stages(["train"])
+        assert len(json.loads((live / "metrics.json").read_text())) > 0 and leftovers(live.parent) == []
 
 
 def test_ctrl_c_stops_training_after_the_batch_and_saves_nothing(tiny_project):

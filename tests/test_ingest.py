@@ -146,9 +146,9 @@ def test_main_wrong_sheet_lists_the_sheets(in_tmp, capsys):
     book.active.append([1.0])
     book.save(in_tmp / "book.xlsx")
     write_params(in_tmp / "params.yaml", {"ingest": {"path": "book.xlsx", "sheet": "daily"}})
-    assert main(["--out", "series.parquet"]) == 2
+    assert main(["--out", "data/series.parquet"]) == 2
     assert capsys.readouterr().err.strip() == "error: ingest.sheet='daily' not found in 'book.xlsx'; sheets: monthly"
-    assert not (in_tmp / "series.parquet").exists()
+    assert not (in_tmp / "data").exists()
 
 
 # --- the failure table: every bad input file through main(), each one line, exit 2, nothing written ---
@@ -163,13 +163,13 @@ def workbook(path, rows, title="data"):
     return path
 
 
-def corrupt_sheet_xml(path):
-    """A valid zip whose first sheet's XML is cut in half."""
+def corrupt_part(path, part="sheet1.xml"):
+    """A valid zip one of whose XML parts is cut in half."""
     good = path.read_bytes()
     with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(path, "w") as dst:
         for item in src.infolist():
             data = src.read(item.filename)
-            dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet1.xml") else data)
+            dst.writestr(item, data[: len(data) // 2] if item.filename.endswith(part) else data)
 
 
 # name -> (input file, extra ingest params, the exact error line)
@@ -178,13 +178,15 @@ BAD_INPUTS = {
     "empty csv": ("empty.csv", {}, "error: ingest.path='empty.csv': the file is empty (0 bytes)"),
     "empty xlsx": ("empty.xlsx", {}, "error: ingest.path='empty.xlsx': the file is empty (0 bytes)"),
     "empty parquet": ("empty.parquet", {}, "error: ingest.path='empty.parquet': the file is empty (0 bytes)"),
-    "not a workbook": ("text.xlsx", {},
-                       "error: ingest.path='text.xlsx': not a readable .xlsx workbook (File is not a zip file)"),
+    "not a workbook": ("text.xlsx", {}, "error: ingest.path='text.xlsx': not a readable .xlsx workbook "
+                       "(BadZipFile: File is not a zip file)"),
     "password-protected": ("locked.xlsx", {},
                            "error: ingest.path='locked.xlsx': a password-protected workbook or an old .xls file, "
                            "not an .xlsx; save it from Excel as an unprotected .xlsx workbook"),
-    "truncated": ("truncated.xlsx", {},
-                  "error: ingest.path='truncated.xlsx': not a readable .xlsx workbook (File is not a zip file)"),
+    "truncated": ("truncated.xlsx", {}, "error: ingest.path='truncated.xlsx': not a readable .xlsx workbook "
+                  "(BadZipFile: File is not a zip file)"),
+    "corrupted workbook part": ("badbook.xlsx", {}, re.compile(
+        r"error: ingest.path='badbook.xlsx': not a readable .xlsx workbook \(ParseError: .+\)")),
     "corrupted sheet": ("badxml.xlsx", {}, re.compile(
         r"error: ingest.path='badxml.xlsx': sheet 'data' is corrupted \(ParseError: .+\)")),
     "sheet absent": ("good.xlsx", {"sheet": "daily"},
@@ -198,7 +200,7 @@ BAD_INPUTS = {
                        "thousands) or 1.234 (comma for decimals); write it as 1234 or as 1.234"),
     "mixed conventions": ("mixed.csv", {}, "error: column 'y' mixes separator conventions: row 2 uses a comma "
                           "for thousands, row 3 a comma for decimals; write the numbers one way"),
-    "words": ("words.csv", {}, "error: column 'y' row 3: 'abc' is not a number (2 such cells)"),
+    "words": ("words.csv", {}, "error: column 'y' row 3: 'abc' is not a number; 2 cells of the column are not numbers"),
     "infinity": ("inf.csv", {}, "error: column 'y' row 3: infinite value"),
     "no rows": ("header.csv", {}, "error: ingest.path='header.csv': only 0 rows left after ingest.start/stop "
                 "and missing values; need at least 2"),
@@ -213,7 +215,8 @@ def make_bad_files(folder):
     (folder / "locked.xlsx").write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(1024))
     good = workbook(folder / "good.xlsx", [["y"], [1.0], [2.0], [3.0]]).read_bytes()
     (folder / "truncated.xlsx").write_bytes(good[: len(good) // 2])
-    corrupt_sheet_xml(workbook(folder / "badxml.xlsx", [["y"], [1.0], [2.0], [3.0]]))
+    corrupt_part(workbook(folder / "badxml.xlsx", [["y"], [1.0], [2.0], [3.0]]))
+    corrupt_part(workbook(folder / "badbook.xlsx", [["y"], [1.0], [2.0], [3.0]]), "xl/workbook.xml")
     workbook(folder / "bool.xlsx", [["y"], [1.0], [True], [3.0]])
     workbook(folder / "date.xlsx", [["y"], [1.0], [datetime.datetime(2020, 1, 1)], [3.0]])
     workbook(folder / "two.xlsx", [["a", "b"], [1.0, 2.0], [3.0, 4.0]])
@@ -244,7 +247,10 @@ def test_numbers_stored_as_text_are_read_when_unambiguous(in_tmp):
     assert out["value"].tolist() == [12.0, 1234.5, 1234.0, -2000000.0, 3.0]
     (in_tmp / "eu.csv").write_text('y\n"1.234,5"\n"0,25"\n"1.234"\n')
     eu = ingest(read_table(str(in_tmp / "eu.csv"), None), IngestParams(path="eu.csv"))
-    assert eu["value"].tolist() == [1234.5, 0.25, 1.234]  # a lone dot is always a decimal point
+    assert eu["value"].tolist() == [1234.5, 0.25, 1234.0]  # where commas mark decimals, 1.234 is a thousand
+    (in_tmp / "plain.csv").write_text('y\n"1.234"\n" 7 "\n')
+    plain = ingest(read_table(str(in_tmp / "plain.csv"), None), IngestParams(path="plain.csv"))
+    assert plain["value"].tolist() == [1.234, 7.0]  # elsewhere a dot is a decimal point
 
 
 def test_runs_of_empty_cells_under_each_missing_policy(in_tmp):
@@ -258,3 +264,15 @@ def test_runs_of_empty_cells_under_each_missing_policy(in_tmp):
     (in_tmp / "none.csv").write_text("y\n\n\n\n")
     with pytest.raises(UserError, match=r"^column 'y' has no values$"):
         ingest(read_table(str(in_tmp / "none.csv"), None), IngestParams(path="none.csv", missing="interpolate"))
+
+
+def test_decimal_cells_from_parquet_are_numbers(in_tmp):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cells = [decimal.Decimal("1.25"), None, decimal.Decimal("-3.50")]
+    pq.write_table(pa.table({"y": pa.array(cells, type=pa.decimal128(6, 2))}), in_tmp / "d.parquet")
+    out = ingest(read_table(str(in_tmp / "d.parquet"), None), IngestParams(path="d.parquet", missing="interpolate"))
+    assert out["value"].tolist() == [1.25, -1.125, -3.5]

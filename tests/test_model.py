@@ -33,8 +33,8 @@ def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # outputs are written only inside the folder a stage runs in
     torch.manual_seed(0)
     model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3, dropout=0.1))
-    save_checkpoint(tmp_path / "m.pt", model, {"best_epoch": 4})
-    loaded, ckpt = load_checkpoint(tmp_path / "m.pt")
+    save_checkpoint(tmp_path / "models" / "m.pt", model, {"best_epoch": 4})
+    loaded, ckpt = load_checkpoint(tmp_path / "models" / "m.pt")
     assert loaded.config == model.config and ckpt["best_epoch"] == 4
     x = torch.randn(2, 10, 1)
     model.eval()
@@ -60,6 +60,9 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
     torch.save({"config": {}, "state_dict": state}, tmp_path / "partial.pt")
     with pytest.raises(UserError, match=r": head.bias is missing; retrain it"):
         load_checkpoint(tmp_path / "partial.pt")
+    torch.save(torch.zeros(3), tmp_path / "tensor.pt")
+    with pytest.raises(UserError, match=r"tensor.pt: not a checkpoint of this model \(it holds a Tensor, not a dict"):
+        load_checkpoint(tmp_path / "tensor.pt")
     torch.save({"config": {"hidden": 8}, "state_dict": state}, tmp_path / "badconfig.pt")
     with pytest.raises(UserError, match=r"badconfig.pt: not a checkpoint of this model \(.*unexpected keyword"):
         load_checkpoint(tmp_path / "badconfig.pt")

@@ -69,11 +69,11 @@ def test_constant_training_span_is_a_user_error():
 def test_bad_params(in_tmp, capsys, raw, message):
     pd.DataFrame({"value": np.arange(20.0)}).to_parquet(in_tmp / "series.parquet")
     write_params(in_tmp / "params.yaml", {"normalize": raw})
-    assert main(["--series", "series.parquet", "--out", "scaled.parquet", "--stats", "stats.json"]) == 2
+    assert main(["--series", "series.parquet", "--out", "data/scaled.parquet", "--stats", "data/stats.json"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("error: ")
     assert re.search(message, err), err
-    assert not (in_tmp / "scaled.parquet").exists() and not (in_tmp / "stats.json").exists()
+    assert not (in_tmp / "data" / "scaled.parquet").exists() and not (in_tmp / "data" / "stats.json").exists()
 
 
 def test_too_short_for_splits():
@@ -84,11 +84,11 @@ def test_too_short_for_splits():
 def test_main_writes_series_and_stats(in_tmp):
     pd.DataFrame({"value": np.arange(20.0)}).to_parquet(in_tmp / "series.parquet")
     write_params(in_tmp / "params.yaml", {"normalize": {"train": 0.5, "val": 0.25, "test": 0.25}})
-    assert main(["--series", "series.parquet", "--out", "scaled.parquet", "--stats", "stats.json"]) == 0
-    stats = json.loads((in_tmp / "stats.json").read_text())
+    assert main(["--series", "series.parquet", "--out", "data/scaled.parquet", "--stats", "data/stats.json"]) == 0
+    stats = json.loads((in_tmp / "data" / "stats.json").read_text())
     assert stats["splits"] == {"train": [0, 10], "val": [10, 15], "test": [15, 20]}
     assert stats["scaler"]["mean"] == 4.5
-    assert list(pd.read_parquet(in_tmp / "scaled.parquet").columns) == ["value", "scaled", "split"]
+    assert list(pd.read_parquet(in_tmp / "data" / "scaled.parquet").columns) == ["value", "scaled", "split"]
 
 
 def test_differencing_scales_the_changes_fitted_on_the_training_span():

@@ -56,6 +56,31 @@ def test_a_cell_that_is_not_a_number_is_reported_with_its_row(values, data):
         to_numbers(column(cells), "y", first_row)
 
 
+@SETTINGS
+@given(st.lists(st.integers(1000, 10**8), min_size=1, max_size=20))
+def test_thousands_commas_are_read_only_when_the_column_settles_them(numbers):
+    # 1,234 alone reads as 1234 or as 1.234; 1,234,567 (two groups) only as 1234567 and so settles the column.
+    cells = [f"{n:,}" for n in numbers]
+    if any(n >= 10**6 for n in numbers):
+        assert to_numbers(column(cells), "y", 2).tolist() == [float(n) for n in numbers]
+    else:
+        first = next(i for i, c in enumerate(cells) if c.count(",") == 1)
+        with pytest.raises(UserError, match=rf"^column 'y' row {first + 2}: '{cells[first]}' is ambiguous"):
+            to_numbers(column(cells), "y", 2)
+
+
+@SETTINGS
+@given(st.lists(finite, min_size=1, max_size=20), st.data())
+def test_booleans_and_dates_are_never_read_as_numbers(values, data):
+    bad_at = data.draw(st.integers(0, len(values) - 1))
+    cell = data.draw(st.sampled_from([True, False, pd.Timestamp("2020-01-31"), np.datetime64("2001-02-03")]))
+    cells = list(values)
+    cells[bad_at] = cell
+    kind = "a boolean" if isinstance(cell, bool) else "a date or time"
+    with pytest.raises(UserError, match=rf"^column 'y' row {bad_at + 2}: .* is {kind}, not a number$"):
+        to_numbers(column(cells), "y", 2)
+
+
 # --- normalize: scaling ---
 
 
@@ -108,7 +133,8 @@ def test_windows_never_look_ahead_or_across_splits(length, time_step, horizon, f
     series = torch.arange(length, dtype=torch.float64)  # each value is its own index
     for name, (a, b) in splits.items():
         windows = Windows(series, ends[name], time_step, target, horizon)
-        assert len(windows) == b - horizon + 1 - max(a, time_step)  # the count, per split
+        # The count, per split, by brute force: every t whose inputs exist and whose future lies in the split.
+        assert len(windows) == sum(1 for t in range(length) if t >= time_step and a <= t and t + horizon <= b)
         everything = torch.arange(len(windows))
         x, y = windows.batch(everything)
         future = windows.future(everything)
@@ -121,3 +147,5 @@ def test_windows_never_look_ahead_or_across_splits(length, time_step, horizon, f
         last_input = x[:, :, 0] if target == "sequence" else x[-1:, :, 0]
         assert (y[..., 0] > last_input).all() and (y[..., 0] == last_input + 1).all()
         assert y.max() < b
+        if name == "train":  # the pairs the model is fitted on take every target from the training span
+            assert y.min() >= a and x.min() >= a

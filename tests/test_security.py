@@ -1,14 +1,15 @@
 """Security: nothing from a file or a param is executed, and no output lands outside the project."""
 import ast
+import importlib
 import os
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import UserError
-from pipeline.files import atomic_dir, atomic_path, inside_project, write_json
+from pipeline.files import atomic_dir, atomic_path, check_outputs, write_json
 from pipeline.ingest import main as ingest_main
-from tests.conftest import ROOT, run_stages, stage_argv, write_params
+from tests.conftest import ROOT, stage_argv
 
 SOURCES = sorted([*(ROOT / "pipeline").glob("*.py"), *(ROOT / "ci").glob("*.py"), *(ROOT / "bench").glob("*.py")])
 
@@ -51,9 +52,23 @@ def test_outputs_cannot_leave_the_project(in_tmp, path):
         with atomic_dir(path):
             pass
     assert not (in_tmp.parent / "outside.json").exists()
-    with atomic_path("data/inside.json") as tmp:  # inside is fine, however it is spelled
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "dvc.lock", "./x.json", "pipeline/train.py", ".git/config",
+                                  ".dvc/config", "tests/x.json", "data/../dvc.yaml"])
+def test_outputs_stay_out_of_the_projects_own_files(in_tmp, path):
+    (in_tmp / "params.yaml").write_text("keep: me\n")
+    with pytest.raises(UserError, match=r"not an output folder; stages write into a folder of the project such as "
+                                        r"data/, models/ or metrics/, not its top level or \.git, .*pipeline"):
+        write_json(path, {})
+    assert (in_tmp / "params.yaml").read_text() == "keep: me\n"
+
+
+def test_outputs_inside_an_output_folder_are_fine(in_tmp):
+    with atomic_path("data/inside.json") as tmp:  # however it is spelled
         tmp.write_text("{}")
-    assert inside_project(in_tmp / "data" / "inside.json") == in_tmp / "data" / "inside.json"
+    check_outputs(in_tmp / "metrics" / "x.json", "models/../data/y.json", "data/sub/z.json")
+    assert (in_tmp / "data" / "inside.json").read_text() == "{}"
 
 
 def test_a_symlink_out_of_the_project_is_refused(in_tmp, tmp_path_factory):
@@ -64,13 +79,17 @@ def test_a_symlink_out_of_the_project_is_refused(in_tmp, tmp_path_factory):
     assert list(elsewhere.iterdir()) == []
 
 
-def test_a_stage_refuses_an_output_path_outside_the_project(in_tmp, capsys):
-    (in_tmp / "s.csv").write_text("y\n1\n2\n3\n")
-    write_params(in_tmp / "params.yaml", {"ingest": {"path": "s.csv"}})
-    assert ingest_main(["--out", "../series.parquet"]) == 2
+@pytest.mark.parametrize("stage, option", [("ingest", "--out"), ("train", "--live"), ("evaluate", "--horizon"),
+                                           ("plot", "--loss")])
+def test_a_stage_refuses_a_bad_output_path_before_doing_any_work(tiny_project, capsys, stage, option):
+    # Checked up front: train must not spend its epochs and write the checkpoint before the curves fail.
+    argv = stage_argv(stage)
+    argv[argv.index(option) + 1] = "../escape"
+    main = importlib.import_module(f"pipeline.{stage}").main
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: ../series.parquet: outside the project folder")
-    assert not (in_tmp.parent / "series.parquet").exists()
+    assert err.count("\n") == 1 and err.startswith("error: ../escape: outside the project folder")
+    assert sorted(p.name for p in tiny_project.iterdir()) == ["params.yaml", "series.csv"]  # nothing written
 
 
 def test_params_are_read_with_a_safe_loader(tiny_project, capsys):

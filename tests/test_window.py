@@ -56,25 +56,25 @@ def test_windows_are_a_view_of_the_series_not_a_copy():
 def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
     (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": SPLITS}))
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "target": "last"}})
-    assert main(["--stats", "stats.json", "--out", "windows.json"]) == 0
-    index = json.loads((in_tmp / "windows.json").read_text())
+    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 0
+    index = json.loads((in_tmp / "data" / "windows.json").read_text())
     assert index == {"time_step": 4, "target": "last", "horizon": 1,
                      "ends": {"train": [4, 10], "val": [10, 13], "test": [13, 16]},
                      "counts": {"train": 6, "val": 3, "test": 3}}
-    (in_tmp / "windows.json").unlink()
+    (in_tmp / "data" / "windows.json").unlink()
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 0}})
-    assert main(["--stats", "stats.json", "--out", "windows.json"]) == 2
+    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
     assert "error: window.time_step=0 should be >= 1" in capsys.readouterr().err
-    assert not (in_tmp / "windows.json").exists()
+    assert not (in_tmp / "data" / "windows.json").exists()
 
 
 def test_main_series_too_short_for_the_window(in_tmp, capsys):
     (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": SPLITS}))
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 96}})
-    assert main(["--stats", "stats.json", "--out", "windows.json"]) == 2
+    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "series length 16, train/val/test sizes 10/3/3" in err
-    assert not (in_tmp / "windows.json").exists()
+    assert not (in_tmp / "data" / "windows.json").exists()
 
 
 def test_horizon_shortens_every_split_and_windows_carry_h_targets():
