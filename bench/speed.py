@@ -3,6 +3,7 @@
     .venv/bin/python bench/speed.py            # epoch timings and the backtest (a few minutes)
     .venv/bin/python bench/speed.py --repro 1  # also time a full, a no-op and a plot-only `dvc repro`
     .venv/bin/python bench/speed.py --memory 100000 1000000 10000000  # peak RSS of window + train
+    .venv/bin/python bench/speed.py --rounds 1 --profile  # also: where a reference-config epoch goes
 
 Prints medians over several epochs, each configuration interleaved with the others so that drift in the
 machine's speed hits them alike, and ratios against a plain training loop measured in the same run.
@@ -81,6 +82,32 @@ def plain_loop(series: torch.Tensor, epochs: int, batch: int = 7, hidden: int = 
             opt.step()
         times.append(time.perf_counter() - started)
     return times
+
+
+def profile_step(epochs: int = 3) -> None:
+    """Where a reference-config epoch goes: torch.profiler's self time per op, grouped, over ``epochs`` epochs."""
+    from torch.profiler import ProfilerActivity, profile
+
+    series = shipped_series()
+    ours(series, 1, 1)  # warm up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        ours(series, 1, epochs)
+    groups = {"oneDNN LSTM forward": ("aten::mkldnn_rnn_layer",),
+              "oneDNN LSTM backward": ("aten::mkldnn_rnn_layer_backward",),
+              "optimizer (FlatAdam)": ("aten::lerp_", "aten::addcmul_", "aten::addcdiv_", "aten::sqrt", "aten::div_",
+                                       "aten::mul_")}
+    totals = {name: 0.0 for name in groups}
+    everything = 0.0
+    for event in prof.key_averages():
+        everything += event.self_cpu_time_total
+        for name, ops in groups.items():
+            if event.key in ops:
+                totals[name] += event.self_cpu_time_total
+    print(f"profile of {epochs} reference-config epochs (self CPU time, profiler overhead included):")
+    for name, micros in totals.items():
+        print(f"  {name:<24} {100 * micros / everything:5.1f}%")
+    print(f"  {'everything else':<24} {100 * (everything - sum(totals.values())) / everything:5.1f}%"
+          "  (linear layers, loss, batch gathering, autograd bookkeeping)")
 
 
 def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
@@ -175,6 +202,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6, help="epochs per configuration and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of all configurations")
     parser.add_argument("--repro", type=int, default=0, help="full, no-op and plot-only `dvc repro` runs to time")
+    parser.add_argument("--profile", action="store_true", help="also print where a reference-config epoch goes")
     parser.add_argument("--memory", type=int, nargs="*", default=[],
                         help="series lengths for the window + train peak-memory table, e.g. 100000 1000000 10000000")
     args = parser.parse_args()
@@ -197,6 +225,8 @@ def main() -> None:
         print(f"{name:<30} {loop:<18} {median:>15.3f} {plain / median:>13.2f}x "
               f"{REFERENCE_TF1_SECONDS / median:>12.1f}x")
     print(f"backtest: 5000 origins x 12 steps, recursive, 2 x 8 LSTM: median {time_backtest():.2f} s over 3 runs")
+    if args.profile:
+        profile_step()
     for points in args.memory:
         window_mib, train_mib = peak_rss_window_train(points)
         print(f"peak RSS, {points:>10,} points: window {window_mib:7.0f} MiB, train {train_mib:7.0f} MiB")
