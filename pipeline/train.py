@@ -34,6 +34,9 @@ LONG_EPOCH_BATCHES = 2000
 # Training has diverged when an epoch's loss is not finite, or is this many times the loss of forecasting
 # 0 everywhere (the scaled targets' mean square): an RMSE 100 times the targets' own size.
 DIVERGED_RATIO = 1e4
+# A long epoch also checks for a non-finite loss every this many batches, so a NaN does not run it to the end.
+# Not every batch: reading the loss back makes a GPU wait.
+NAN_CHECK_BATCHES = 256
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,9 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
                 loss.backward()
                 optimizer.step()
                 running += loss.detach() * x.shape[1]
+                if batch % NAN_CHECK_BATCHES == 0 and not torch.isfinite(running):
+                    raise UserError(f"training diverged at epoch {epoch}, batch {batch}: the loss is not finite; "
+                                    f"lower train.lr (now {params.lr:g}); nothing was saved")
                 if stop.requested:
                     raise Interrupted(f"interrupted (Ctrl-C) at epoch {epoch}, after batch {batch} of {len(starts)}; "
                                       "nothing was saved (dvc repro reruns the stage)", signal.SIGINT)

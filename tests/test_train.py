@@ -4,6 +4,7 @@ import re
 import pytest
 import torch
 
+from pipeline import train as train_module
 from pipeline.errors import UserError
 from pipeline.model import LSTMForecaster, ModelConfig, load_checkpoint, resolve_device
 from pipeline.train import FlatAdam, TrainParams, fit, forecast_mse, main, single_buffer_adam
@@ -58,6 +59,14 @@ def test_divergence_is_reported_with_the_param_to_lower(lr):
                                         rf"\(forecasting 0 everywhere scores 0.5\d*\); lower train.lr "
                                         rf"\(now {re.escape(f'{lr:g}')}\); nothing was saved$"):
         fit(train, val, TrainParams(epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
+
+
+def test_a_nan_stops_a_long_epoch_at_the_next_check(monkeypatch):
+    monkeypatch.setattr(train_module, "NAN_CHECK_BATCHES", 4)
+    train, val = sine_windows()  # 140 windows: 18 batches of 8 per epoch
+    with pytest.raises(UserError, match=r"^training diverged at epoch 1, batch 4: the loss is not finite; "
+                                        r"lower train.lr \(now 1e\+30\); nothing was saved$"):
+        fit(train, val, TrainParams(epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
 
 
 def test_sane_learning_rates_are_not_called_divergent():
