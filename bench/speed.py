@@ -29,6 +29,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.scaling import fit_scaler  # noqa: E402
 from pipeline.train import TrainParams, fit  # noqa: E402
 from pipeline.window import Windows  # noqa: E402
 
@@ -40,7 +41,7 @@ REFERENCE_TF1_SECONDS = 2.0  # the TensorFlow 1 tutorial's epoch on this machine
 def shipped_series() -> torch.Tensor:
     values = pd.read_excel(ROOT / "data" / "sunspots.xlsx", engine="openpyxl")["sunspots"].to_numpy(np.float64)
     values = values[: TIME_STEP + WINDOWS + 1]
-    return torch.tensor((values - values.mean()) / values.std(), dtype=torch.float32)
+    return torch.tensor(fit_scaler(values, "zscore").transform(values), dtype=torch.float32)
 
 
 def ours(series: torch.Tensor, threads: int, epochs: int, batch: int = 7, hidden: int = 8) -> list[float]:

@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ci.shell import CommandError, fail, run
+from ci.shell import command_main, run
 
 MODELS = "lstm|persistence|seasonal_naive"
 SORT_BY = "metrics/evaluate.json:test_lstm_rmse"
@@ -28,14 +28,12 @@ def compare_command(metrics: str = "rmse|mase") -> list[str]:
     ]
 
 
+@command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metrics", default="rmse|mase", help="regex of metric names to show (rmse|mae|smape|mase)")
     args = parser.parse_args(argv)
-    try:
-        sys.stdout.write(run(*compare_command(args.metrics)))
-    except CommandError as err:
-        return fail(str(err))
+    sys.stdout.write(run(*compare_command(args.metrics)))
     return 0
 
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ci.shell import CommandError, fail, run
+from ci.shell import command_main, fail, run
 
 DEFAULT_METRIC = "test_lstm_rmse"
 
@@ -81,6 +81,7 @@ def table(checks: list[Check], tolerance: float, both_ways: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+@command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="git revision to compare with (a branch, tag or commit)")
@@ -93,8 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"--tolerance={args.tolerance} should be >= 0")
     try:
         pairs = select(metric_pairs(args.base), None if args.all else (args.metric or [DEFAULT_METRIC]))
-    except CommandError as err:
-        return fail(str(err))
     except KeyError as err:
         return fail(err.args[0])
     if not pairs:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from ci.shell import CommandError, fail, git_show_bytes, run
+from ci.shell import command_main, fail, git_show_bytes, run
 
 
 def stage_inputs(lock: dict, tracked: set[str]) -> dict[str, dict]:
@@ -47,6 +47,7 @@ def differences(committed: dict[str, dict], actual: dict[str, dict]) -> list[str
     return out
 
 
+@command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", nargs="?", default="HEAD", help="revision whose dvc.lock is checked (default HEAD)")
@@ -54,10 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     committed_bytes = git_show_bytes(args.rev, "dvc.lock")
     if committed_bytes is None:
         return fail(f"no dvc.lock at {args.rev}: run dvc repro and commit dvc.lock")
-    try:
-        tracked = set(run("git", "ls-files").splitlines())
-    except CommandError as err:
-        return fail(str(err))
+    tracked = set(run("git", "ls-files").splitlines())
     committed = stage_inputs(yaml.safe_load(committed_bytes), tracked)
     actual = stage_inputs(yaml.safe_load(Path("dvc.lock").read_text()), tracked)
     problems = differences(committed, actual)

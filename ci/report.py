@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ci.shell import CommandError, fail, git_show_bytes, run
+from ci.shell import command_main, git_show_bytes, run
 
 FIGURE = "metrics/figures/forecast.png"
 
@@ -54,15 +54,13 @@ def report(base: str, images: Path) -> str:
     return "\n".join(parts)
 
 
+@command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="git revision to compare with (a branch, tag or commit)")
     parser.add_argument("--images", type=Path, default=Path("report"), help="folder for the figures (default report/)")
     args = parser.parse_args(argv)
-    try:
-        sys.stdout.write(report(args.base, args.images))
-    except CommandError as err:
-        return fail(str(err))
+    sys.stdout.write(report(args.base, args.images))
     return 0
 
 

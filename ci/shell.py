@@ -1,8 +1,10 @@
 """Run dvc and git from the ci tools, turning a failed command into one clear error."""
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 
 
 class CommandError(Exception):
@@ -27,3 +29,16 @@ def git_show_bytes(rev: str, path: str) -> bytes | None:
 def fail(message: str, code: int = 2) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+def command_main(func: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
+    """Wrap a ci tool's ``main``: a dvc or git command that fails becomes one error line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(argv: Sequence[str] | None = None) -> int:
+        try:
+            return func(argv)
+        except CommandError as err:
+            return fail(str(err))
+
+    return wrapper

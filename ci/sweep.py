@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from ci.compare import compare_command
-from ci.shell import CommandError, fail, run
+from ci.shell import command_main, fail, run
 
 
 def load_grid(path: Path, params_path: Path = Path("params.yaml")) -> dict[str, list]:
@@ -44,6 +44,7 @@ def set_params_args(grid: dict[str, list]) -> list[str]:
     return args
 
 
+@command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=Path, default=Path("sweep.yaml"), help="grid file (default sweep.yaml)")
@@ -54,17 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         return fail(str(err))
     count = len(list(itertools.product(*grid.values())))
-    try:
-        untracked = [line[3:] for line in run("git", "status", "--porcelain").splitlines() if line.startswith("??")]
-        if untracked:
-            print(f"sweep: warning: queued experiments will not see untracked files: {', '.join(untracked)}",
-                  file=sys.stderr)
-        print(f"sweep: queueing {count} experiments from {args.grid}", file=sys.stderr)
-        run("dvc", "exp", "run", "--queue", *set_params_args(grid))
-        run("dvc", "exp", "run", "--run-all", "--jobs", str(args.jobs), capture=False)
-        sys.stdout.write(run(*compare_command()))
-    except CommandError as err:
-        return fail(str(err))
+    untracked = [line[3:] for line in run("git", "status", "--porcelain").splitlines() if line.startswith("??")]
+    if untracked:
+        print(f"sweep: warning: queued experiments will not see untracked files: {', '.join(untracked)}",
+              file=sys.stderr)
+    print(f"sweep: queueing {count} experiments from {args.grid}", file=sys.stderr)
+    run("dvc", "exp", "run", "--queue", *set_params_args(grid))
+    run("dvc", "exp", "run", "--run-all", "--jobs", str(args.jobs), capture=False)
+    sys.stdout.write(run(*compare_command()))
     return 0
 
 

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import UserError
+from pipeline.params import NUMBER
 
-# Text that is a plain number, as Python and every CSV reader write it: a dot is the decimal point.
-_PLAIN = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # Grouped with thousands separators. The comma convention: 1,234.5 or 1,234,567.
 _COMMA_GROUPS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 # The dot convention: 1.234,5 or 1.234.567 (one dot group alone, 1.234, is read as a plain decimal).
@@ -30,7 +29,7 @@ def text_readings(text: str) -> dict[str, float]:
     """Every way ``text`` reads as a number: {convention: value}; "" is the plain reading (a dot decimal)."""
     s = text.strip()
     readings = {}
-    if _PLAIN.fullmatch(s):
+    if NUMBER.fullmatch(s):  # plain: a dot is the decimal point
         readings[""] = float(s)
         if _ONE_DOT_GROUP.fullmatch(s):
             readings[COMMA_DECIMAL] = float(s.replace(".", ""))  # 1.234 is 1234 where commas mark decimals

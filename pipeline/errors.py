@@ -5,11 +5,13 @@ import functools
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 # Exit status for a user's mistake (bad file, bad param, data too short); argparse uses 2 too.
 USER_ERROR_EXIT = 2
-NOTHING_HALF_WRITTEN = "no output was left half-written (dvc repro reruns the stage)"
+RERUN = "(dvc repro reruns the stage)"
+NOTHING_HALF_WRITTEN = f"no output was left half-written {RERUN}"
 
 
 class UserError(Exception):
@@ -24,6 +26,34 @@ class Interrupted(BaseException):
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.exit_code = 128 + signum
+
+
+class StopAfterBatch:
+    """Ctrl-C during training sets ``requested``; the loop calls ``check`` after each batch and stops there.
+    A second Ctrl-C interrupts at once (the handler that was there before is restored on the first)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> StopAfterBatch:
+        # Signal handlers live on the main thread; a run started with SIGINT ignored (nohup, &) keeps ignoring it.
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def check(self, where: str) -> None:
+        """Stop here if Ctrl-C was pressed; ``where`` says how far the run got."""
+        if self.requested:
+            raise Interrupted(f"interrupted (Ctrl-C) {where}; nothing was saved {RERUN}", signal.SIGINT)
 
 
 def _terminated(signum: int, frame: object) -> None:

@@ -163,7 +163,7 @@ def run(
     results = score_splits(runs, scale, params.interval)
     results["mase_scale"] = scale
     predictions, by_step = tables(frame, runs, results)
-    write_json(metrics_out, dict(sorted(results.items())))
+    write_json(metrics_out, results)  # keys sorted on writing
     write_csv(predictions_out, predictions)
     write_csv(horizon_out, by_step)
     for split in SCORED_SPLITS:

@@ -65,6 +65,9 @@ def read_table(path: str, sheet: str | None) -> pd.DataFrame:
 
 # An OLE2 compound file: what Excel writes for a password-protected workbook, and for the old .xls format.
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+# What openpyxl raises on a damaged workbook. SyntaxError: the XML parse errors of both xml.etree and lxml
+# derive from it.
+DAMAGED_WORKBOOK = (zipfile.BadZipFile, KeyError, EOFError, OSError, SyntaxError, ValueError)
 
 
 def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
@@ -79,8 +82,7 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
             )
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    # SyntaxError: the XML parse errors of both xml.etree and lxml derive from it (a damaged workbook.xml).
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, SyntaxError, ValueError) as err:
+    except (InvalidFileException, *DAMAGED_WORKBOOK) as err:
         reason = f"{type(err).__name__}: {err}"
         raise UserError(f"ingest.path='{path}': not a readable .xlsx workbook ({reason})") from None
     try:
@@ -91,8 +93,7 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
             raise UserError(f"ingest.sheet={sheet!r} not found in '{path}'; sheets: {', '.join(names)}")
         # read_only parses each sheet's XML as its rows are read: damage inside a sheet shows up here.
         rows = list(book[sheet].iter_rows(values_only=True))
-    # SyntaxError: the XML parse errors of both xml.etree and lxml derive from it.
-    except (SyntaxError, zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError) as err:
+    except DAMAGED_WORKBOOK as err:
         raise UserError(f"ingest.path='{path}': sheet {sheet!r} is corrupted ({type(err).__name__}: {err})") from None
     finally:
         book.close()

@@ -16,7 +16,9 @@ from pipeline.errors import UserError
 
 T = TypeVar("T")
 
-_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+# A plain number as YAML, Python and CSV readers write it (a dot is the decimal point); ingest's cell
+# parsing uses it too.
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
@@ -97,7 +99,7 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         return value
     if hint is float:
         # YAML 1.1 reads "1e-3" (no dot) as a string; accept it, since users and `dvc exp run -S` write it.
-        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        if isinstance(value, str) and NUMBER.fullmatch(value.strip()):
             return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"{key}={value!r} should be a number")

@@ -5,10 +5,8 @@ import argparse
 import copy
 import logging
 import math
-import signal
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,9 +17,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from pipeline.errors import Interrupted, UserError, stage_main
+from pipeline.errors import StopAfterBatch, UserError, stage_main
 from pipeline.files import atomic_dir, check_outputs, read_json, read_parquet
 from pipeline.model import LSTMForecaster, ModelConfig, forecast, resolve_device, save_checkpoint
+from pipeline.optim import single_buffer_adam
 from pipeline.params import load_section, require
 from pipeline.window import Windows
 
@@ -65,81 +64,6 @@ class TrainParams:
         require(self.patience >= 0, f"train.patience={self.patience} should be >= 0 (0 turns early stopping off)")
         require(self.threads >= 1, f"train.threads={self.threads} should be >= 1")
         require(self.steps_per_epoch >= 0, f"train.steps_per_epoch={self.steps_per_epoch} should be >= 0 (0: all)")
-
-
-class StopAfterBatch:
-    """Ctrl-C during training sets ``requested``; the loop stops after the current batch. A second Ctrl-C
-    interrupts at once (the handler that was there before is restored on the first)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self) -> StopAfterBatch:
-        # Signal handlers live on the main thread; a run started with SIGINT ignored (nohup, &) keeps ignoring it.
-        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: object) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, self._previous)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-class FlatAdam:
-    """Adam over one flat buffer that every parameter (and its gradient) is a view into.
-
-    The update is stock ``torch.optim.Adam``'s (no weight decay, no amsgrad) written out as its seven
-    elementwise kernels, in the same order and with the same float arithmetic, so the result is bitwise
-    the same as ``torch.optim.Adam(model.parameters())`` (a test checks it). Stock Adam issues those
-    kernels once per parameter tensor (twelve here) behind a few hundred microseconds of Python
-    bookkeeping per step; that was a quarter of a batch-7 epoch on CPU.
-    """
-
-    def __init__(self, params: torch.Tensor, grads: torch.Tensor, lr: float,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
-        self.params, self.grads = params, grads
-        self.lr, self.beta1, self.beta2, self.eps = lr, betas[0], betas[1], eps
-        self.exp_avg = torch.zeros_like(params)
-        self.exp_avg_sq = torch.zeros_like(params)
-        self._denom = torch.empty_like(params)
-        self.steps = 0
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.steps += 1
-        # Stock Adam keeps the step count in a float32 tensor and reads it back with .item().
-        step = float(self.steps)
-        self.exp_avg.lerp_(self.grads, 1 - self.beta1)
-        self.exp_avg_sq.mul_(self.beta2).addcmul_(self.grads, self.grads, value=1 - self.beta2)
-        bias_correction1 = 1 - self.beta1**step
-        bias_correction2 = 1 - self.beta2**step
-        torch.sqrt(self.exp_avg_sq, out=self._denom)
-        self._denom.div_(bias_correction2**0.5).add_(self.eps)
-        self.params.addcdiv_(self.exp_avg, self._denom, value=-(self.lr / bias_correction1))
-
-
-def single_buffer_adam(model: nn.Module, lr: float) -> tuple[FlatAdam, torch.Tensor]:
-    """Point every trainable parameter and its gradient into two flat buffers; return Adam over them and the
-    gradient buffer, which the caller zeroes before each backward pass (autograd accumulates into it in place).
-
-    Move the model to its device before calling this: ``.to()`` would replace the views.
-    """
-    params = [p for p in model.parameters() if p.requires_grad]
-    flat = torch.cat([p.detach().reshape(-1) for p in params])
-    grads = torch.zeros_like(flat)
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.data = flat[offset : offset + n].view_as(p)
-        # A gradient that already exists is accumulated into in place, so autograd writes into `grads`.
-        p.grad = grads[offset : offset + n].view_as(p)
-        offset += n
-    return FlatAdam(flat, grads, lr), grads
 
 
 def forecast_mse(model: nn.Module, windows: Windows, strategy: str) -> float:
@@ -199,15 +123,11 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
                 if batch % NAN_CHECK_BATCHES == 0 and not torch.isfinite(running):
                     raise UserError(f"training diverged at epoch {epoch}, batch {batch}: the loss is not finite; "
                                     f"lower train.lr (now {params.lr:g}); nothing was saved")
-                if stop.requested:
-                    raise Interrupted(f"interrupted (Ctrl-C) at epoch {epoch}, after batch {batch} of {len(starts)}; "
-                                      "nothing was saved (dvc repro reruns the stage)", signal.SIGINT)
+                stop.check(f"at epoch {epoch}, after batch {batch} of {len(starts)}")
             model.eval()
             train_loss = float(running) / per_epoch
             val_loss = forecast_mse(model, val, params.strategy)
-            if stop.requested:  # pressed during validation
-                raise Interrupted(f"interrupted (Ctrl-C) at epoch {epoch}, after its validation; nothing was saved "
-                                  "(dvc repro reruns the stage)", signal.SIGINT)
+            stop.check(f"at epoch {epoch}, after its validation")  # pressed during validation
             result.epoch_seconds.append(time.perf_counter() - started)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)) or train_loss > DIVERGED_RATIO * zero_loss:
                 raise UserError(

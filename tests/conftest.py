@@ -1,44 +1,13 @@
+"""Fixtures; the plain helpers they use live in tests/helpers.py."""
 from __future__ import annotations
 
-import importlib
 import os
-import re
-import shlex
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def sine_series(n: int = 240, seed: int = 0) -> pd.DataFrame:
-    """A noisy sine with a period of 24 steps and monthly time stamps."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    values = 50 + 40 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 3, n)
-    return pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="MS"), "level": values.round(3)})
-
-
-SMALL_PARAMS = {
-    "ingest": {"path": "series.csv", "missing": "error"},
-    "normalize": {"train": 0.6, "val": 0.2, "test": 0.2, "method": "zscore"},
-    "window": {"time_step": 12, "target": "sequence"},
-    "train": {"hidden_size": 8, "num_layers": 2, "lr": 0.01, "batch_size": 16, "epochs": 3, "seed": 1, "threads": 1},
-    "evaluate": {"season": 24},
-    "plot": {"width": 6.0, "height": 3.0, "dpi": 50},
-}
-
-
-def write_params(path: Path, params: dict) -> Path:
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-    return path
+from tests.helpers import SMALL_PARAMS, sine_series, write_params
 
 
 @pytest.fixture(autouse=True)
@@ -66,81 +35,9 @@ def dvc_env():
     return env
 
 
-STAGES = ("ingest", "normalize", "window", "train", "evaluate", "plot")
-
-
-def stage_argv(stage: str) -> list[str]:
-    """The stage's arguments exactly as dvc.yaml's ``cmd`` gives them (after ``python -m pipeline.<stage>``)."""
-    cmd = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"]
-    words = shlex.split(cmd)
-    assert words[:3] == ["python", "-m", f"pipeline.{stage}"], cmd
-    return words[3:]
-
-
-def run_stages(stages=STAGES) -> None:
-    """Run stages in-process in the current folder, with dvc.yaml's paths; fail on a non-zero exit."""
-    for stage in stages:
-        main = importlib.import_module(f"pipeline.{stage}").main
-        assert main(stage_argv(stage)) == 0, f"stage {stage} failed"
-
-
 @pytest.fixture
 def tiny_project(in_tmp):
     """A temporary folder holding a small series and params, ready for run_stages()."""
     sine_series().to_csv(in_tmp / "series.csv", index=False)
     write_params(in_tmp / "params.yaml", SMALL_PARAMS)
     return in_tmp
-
-
-# --- temporary git + DVC repositories for end-to-end tests ---
-
-
-def sh(cwd, env, *args, check=True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def make_repo(repo: Path, env: dict, params: dict) -> Path:
-    """A committed git + DVC repository holding this project's pipeline, ci tools, dvc.yaml, a 240-point
-    series as ``series.csv`` and ``params`` (not yet reproduced)."""
-    for package in ("pipeline", "ci"):
-        shutil.copytree(ROOT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
-    sine_series().to_csv(repo / "series.csv", index=False)
-    write_params(repo / "params.yaml", params)
-    sh(repo, env, "git", "init", "-q")
-    sh(repo, env, "dvc", "init", "-q")
-    commit(repo, env, "pipeline")
-    return repo
-
-
-def commit(repo: Path, env: dict, message: str) -> None:
-    sh(repo, env, "git", "add", "-A")
-    sh(repo, env, "git", "commit", "-qm", message, check=False)  # nothing to commit is fine
-
-
-def repro(repo: Path, env: dict, *extra: str) -> list[str]:
-    """Run `dvc repro` without the run cache; return the stages that ran, in order."""
-    out = sh(repo, env, "dvc", "repro", "--no-run-cache", *extra).stdout
-    return re.findall(r"Running stage '(\w+)'", out)
-
-
-def set_param(repo: Path, key: str, value) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    section, name = key.split(".")
-    params[section][name] = value
-    write_params(repo / "params.yaml", params)
-
-
-def full_params(**overrides) -> dict:
-    """This project's params.yaml (every key, as `dvc exp run -S` needs) shrunk to the 240-point series."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in SMALL_PARAMS.items():
-        params[section].update(values)
-    params["ingest"].update(sheet=None, column=None)
-    for key, value in overrides.items():
-        section, name = key.split(".")
-        params[section][name] = value
-    return params

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import commit, full_params, make_repo, repro, set_param, sh
+from tests.helpers import commit, full_params, make_repo, repro, set_param, sh
 
 MD5 = re.compile(r"\b[0-9a-f]{32}\b")
 

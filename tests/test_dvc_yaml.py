@@ -4,7 +4,7 @@ import ast
 import pytest
 import yaml
 
-from tests.conftest import ROOT, STAGES
+from tests.helpers import ROOT, STAGES
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 

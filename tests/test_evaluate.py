@@ -9,7 +9,7 @@ from pipeline import metrics
 from pipeline.evaluate import EvaluateParams, backtest, main
 from pipeline.model import load_checkpoint
 from pipeline.normalize import NormalizeParams, normalize
-from tests.conftest import SMALL_PARAMS, run_stages, stage_argv, write_params
+from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 
 def test_metrics_by_hand():

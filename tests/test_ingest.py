@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.errors import UserError
 from pipeline.ingest import IngestParams, ingest, main, read_table
-from tests.conftest import ROOT, write_params
+from tests.helpers import ROOT, write_params
 
 
 def params(**kw) -> IngestParams:
@@ -97,12 +97,6 @@ def test_reads_csv_parquet_and_xlsx(tmp_path):
         read_table(str(tmp_path / "s.xlsx"), "nope")
 
 
-def test_not_a_workbook(tmp_path):
-    (tmp_path / "fake.xlsx").write_text("just text")
-    with pytest.raises(UserError, match=r"not a readable .xlsx workbook"):
-        read_table(str(tmp_path / "fake.xlsx"), None)
-
-
 def test_unsupported_extension():
     with pytest.raises(UserError, match=r"unsupported file type '.txt'; use one of .xlsx, .csv, .parquet"):
         IngestParams(path="a.txt").validate()
@@ -137,18 +131,6 @@ def test_main_reports_one_line_and_writes_nothing(in_tmp, capsys, csv, extra, me
     assert re.search(message, lines[0]), lines[0]
     assert not (in_tmp / "out" / "series.parquet").exists()
     assert not list(in_tmp.glob("out/*"))
-
-
-def test_main_wrong_sheet_lists_the_sheets(in_tmp, capsys):
-    book = openpyxl.Workbook()
-    book.active.title = "monthly"
-    book.active.append(["y"])
-    book.active.append([1.0])
-    book.save(in_tmp / "book.xlsx")
-    write_params(in_tmp / "params.yaml", {"ingest": {"path": "book.xlsx", "sheet": "daily"}})
-    assert main(["--out", "data/series.parquet"]) == 2
-    assert capsys.readouterr().err.strip() == "error: ingest.sheet='daily' not found in 'book.xlsx'; sheets: monthly"
-    assert not (in_tmp / "data").exists()
 
 
 # --- the failure table: every bad input file through main(), each one line, exit 2, nothing written ---

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from pipeline.errors import UserError
-from pipeline.model import LSTMForecaster, ModelConfig, build_lstm, load_checkpoint, save_checkpoint
+from pipeline.model import LSTMForecaster, ModelConfig, build_lstm, load_checkpoint, resolve_device, save_checkpoint
 
 
 def tf_gate_kernel(lstm: torch.nn.LSTM, layer: int) -> torch.Tensor:
@@ -29,12 +29,11 @@ def test_reference_model_shapes():
     assert tuple(model(torch.zeros(7, 96, 1)).shape) == (7, 96, 1)
 
 
-def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # outputs are written only inside the folder a stage runs in
+def test_checkpoint_round_trip_rebuilds_the_same_model(in_tmp):  # outputs are written only inside the project
     torch.manual_seed(0)
     model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3, dropout=0.1))
-    save_checkpoint(tmp_path / "models" / "m.pt", model, {"best_epoch": 4})
-    loaded, ckpt = load_checkpoint(tmp_path / "models" / "m.pt")
+    save_checkpoint(in_tmp / "models" / "m.pt", model, {"best_epoch": 4})
+    loaded, ckpt = load_checkpoint(in_tmp / "models" / "m.pt")
     assert loaded.config == model.config and ckpt["best_epoch"] == 4
     x = torch.randn(2, 10, 1)
     model.eval()
@@ -85,3 +84,10 @@ def test_time_major_forward_matches_the_lstm_module():
     model.double()  # .to() replaces every parameter tensor
     x = x.double()
     assert torch.equal(model.forward_time_major(x), model.head(model.lstm(model.project(x))[0]))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
+def test_cuda_without_gpu_is_a_user_error():
+    with pytest.raises(UserError, match=r"^train.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'$"):
+        resolve_device("cuda", "train.device")
+    assert resolve_device("auto", "train.device").type == "cpu"

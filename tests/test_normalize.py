@@ -8,7 +8,7 @@ import pytest
 from pipeline.errors import UserError
 from pipeline.normalize import NormalizeParams, main, normalize, split_bounds
 from pipeline.scaling import Scaler, fit_scaler
-from tests.conftest import write_params
+from tests.helpers import write_params
 
 
 def test_split_bounds_are_chronological_and_cover_the_series():

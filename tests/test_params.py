@@ -9,7 +9,7 @@ import yaml
 from pipeline.errors import UserError
 from pipeline.params import load_section, parse_section
 from pipeline.train import TrainParams
-from tests.conftest import ROOT, STAGES
+from tests.helpers import ROOT, STAGES
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.conftest import SMALL_PARAMS, STAGES, commit, make_repo, repro, set_param, sh
+from tests.helpers import SMALL_PARAMS, STAGES, commit, make_repo, repro, set_param, sh
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import matplotlib.image
 import numpy as np
 
 from pipeline.plot import main
-from tests.conftest import SMALL_PARAMS, run_stages, stage_argv, write_params
+from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 
 def test_figures_are_pngs_of_the_requested_size(tiny_project):

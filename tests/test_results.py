@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 RESULTS = json.loads((ROOT / "metrics" / "evaluate.json").read_text())
 

@@ -9,7 +9,7 @@ import pytest
 from pipeline.errors import UserError
 from pipeline.files import atomic_dir, atomic_path, check_outputs, write_json
 from pipeline.ingest import main as ingest_main
-from tests.conftest import ROOT, stage_argv
+from tests.helpers import ROOT, stage_argv
 
 SOURCES = sorted([*(ROOT / "pipeline").glob("*.py"), *(ROOT / "ci").glob("*.py"), *(ROOT / "bench").glob("*.py")])
 

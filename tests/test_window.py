@@ -5,7 +5,7 @@ import torch
 
 from pipeline.errors import UserError
 from pipeline.window import Windows, main, window_ends
-from tests.conftest import write_params
+from tests.helpers import write_params
 
 SPLITS = {"train": [0, 10], "val": [10, 13], "test": [13, 16]}
 
