@@ -29,6 +29,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline import lstm_cpu  # noqa: E402
 from pipeline.scaling import fit_scaler  # noqa: E402
 from pipeline.train import TrainParams, fit  # noqa: E402
 from pipeline.window import Windows  # noqa: E402
@@ -44,8 +45,12 @@ def shipped_series() -> torch.Tensor:
     return torch.tensor(fit_scaler(values, "zscore").transform(values), dtype=torch.float32)
 
 
-def ours(series: torch.Tensor, threads: int, epochs: int, batch: int = 7, hidden: int = 8) -> list[float]:
-    """The train stage's own loop (fit)."""
+def ours(series: torch.Tensor, threads: int, epochs: int, batch: int = 7, hidden: int = 8,
+         kernel: bool = True) -> list[float]:
+    """The train stage's own loop (fit); ``kernel=False``: with torch's LSTM instead of lstm_cpu.c's."""
+    if not kernel:
+        with lstm_cpu.disabled():
+            return ours(series, threads, epochs, batch, hidden)
     torch.set_num_threads(threads)
     train = Windows(series, (TIME_STEP, TIME_STEP + WINDOWS), TIME_STEP, "sequence")
     val = Windows(series, (TIME_STEP + WINDOWS, TIME_STEP + WINDOWS + 1), TIME_STEP, "last")
@@ -93,8 +98,10 @@ def profile_step(epochs: int = 3) -> None:
     ours(series, 1, 1)  # warm up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         ours(series, 1, epochs)
-    groups = {"oneDNN LSTM forward": ("aten::mkldnn_rnn_layer",),
-              "oneDNN LSTM backward": ("aten::mkldnn_rnn_layer_backward",),
+    groups = {"LSTM forward (C kernel)": ("_StackedLSTM",),
+              "LSTM backward (C kernel)": ("_StackedLSTMBackward",),
+              "LSTM forward (oneDNN)": ("aten::mkldnn_rnn_layer",),
+              "LSTM backward (oneDNN)": ("aten::mkldnn_rnn_layer_backward",),
               "optimizer (FlatAdam)": ("aten::lerp_", "aten::addcmul_", "aten::addcdiv_", "aten::sqrt", "aten::div_",
                                        "aten::mul_")}
     totals = {name: 0.0 for name in groups}
@@ -106,8 +113,8 @@ def profile_step(epochs: int = 3) -> None:
                 totals[name] += event.self_cpu_time_total
     print(f"profile of {epochs} reference-config epochs (self CPU time, profiler overhead included):")
     for name, micros in totals.items():
-        print(f"  {name:<24} {100 * micros / everything:5.1f}%")
-    print(f"  {'everything else':<24} {100 * (everything - sum(totals.values())) / everything:5.1f}%"
+        print(f"  {name:<26} {100 * micros / everything:5.1f}%")
+    print(f"  {'everything else':<26} {100 * (everything - sum(totals.values())) / everything:5.1f}%"
           "  (linear layers, loss, batch gathering, autograd bookkeeping)")
 
 
@@ -216,6 +223,8 @@ def main() -> None:
             # The first epoch of each run warms caches up and is left out.
             runs.setdefault((name, "ours, 1 thread"), []).extend(ours(series, 1, args.epochs, batch, hidden)[1:])
             runs.setdefault((name, "ours, 2 threads"), []).extend(ours(series, 2, args.epochs, batch, hidden)[1:])
+            runs.setdefault((name, "ours, torch LSTM"), []).extend(
+                ours(series, 1, args.epochs, batch, hidden, kernel=False)[1:])
             runs.setdefault((name, "plain loop"), []).extend(plain_loop(series, args.epochs, batch, hidden)[1:])
     medians = {key: statistics.median(times) for key, times in runs.items()}
     print(f"training epoch: {WINDOWS} windows, time_step {TIME_STEP}, 2-layer LSTM "

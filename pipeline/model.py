@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pipeline import lstm_cpu
 from pipeline.errors import UserError
 from pipeline.files import atomic_path
 from pipeline.window import Windows
@@ -71,6 +72,8 @@ class LSTMForecaster(nn.Module):
         """x (time, batch, input_size) -> y (time, batch, output_size)."""
         z = self.project(x)
         lstm = self.lstm
+        if lstm_cpu.suits(z, lstm.hidden_size, self.training and lstm.dropout > 0):
+            return self.head(lstm_cpu.stacked_lstm(z, lstm._flat_weights, lstm.num_layers))
         # Two zero states, not one tensor twice: oneDNN's backward copies the cell state when they share storage.
         h0 = z.new_zeros(lstm.num_layers, z.shape[1], lstm.hidden_size)
         c0 = torch.zeros_like(h0)

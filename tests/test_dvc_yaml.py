@@ -10,12 +10,15 @@ DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 
 
 def pipeline_imports(module: str, seen: set[str] | None = None) -> set[str]:
-    """``module`` and every pipeline module it imports, transitively, as file paths."""
+    """``module`` and every pipeline module it imports, transitively, as file paths; with a module's C
+    source (``pipeline/<module>.c``, which it compiles and loads) where it has one."""
     seen = set() if seen is None else seen
     path = f"pipeline/{module}.py"
     if path in seen:
         return seen
     seen.add(path)
+    if (ROOT / f"pipeline/{module}.c").exists():
+        seen.add(f"pipeline/{module}.c")
     for node in ast.walk(ast.parse((ROOT / path).read_text())):
         names = []
         if isinstance(node, ast.ImportFrom) and node.module:
