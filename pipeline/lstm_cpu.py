@@ -133,21 +133,25 @@ def _check(status: int) -> None:
         raise RuntimeError(f"lstm_cpu: the kernel refused the call (status {status})")
 
 
+def _forward(x: torch.Tensor, weights: tuple[torch.Tensor, ...], num_layers: int,
+             keep: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The top layer's h (T, B, H); with ``keep``, also what the backward pass reads, (L, T, 7, B, H)."""
+    seq, batch, inputs = x.shape
+    hidden = weights[1].shape[1]
+    fwd = getattr(_library(inputs, hidden), f"lstm_forward_{_DTYPES[x.dtype]}")
+    w_ih, w_hh, b_ih, b_hh = (_pointers(list(weights[k::4])) for k in range(4))
+    out = x.new_empty(seq, batch, hidden)
+    saved = x.new_empty(num_layers, seq, 7, batch, hidden) if keep else None
+    _check(fwd(seq, batch, inputs, hidden, num_layers, x.data_ptr(), w_ih, w_hh, b_ih, b_hh, out.data_ptr(),
+               None if saved is None else saved.data_ptr()))
+    return out, saved
+
+
 class _StackedLSTM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, num_layers: int, *weights: torch.Tensor) -> torch.Tensor:
-        x = x.contiguous()
-        weights = tuple(w.contiguous() for w in weights)
-        seq, batch, inputs = x.shape
-        hidden = weights[1].shape[1]
-        fwd = getattr(_library(inputs, hidden), f"lstm_forward_{_DTYPES[x.dtype]}")
-        w_ih, w_hh, b_ih, b_hh = (_pointers(list(weights[k::4])) for k in range(4))
-        out = x.new_empty(seq, batch, hidden)
-        saved = x.new_empty(num_layers, seq, 7, batch, hidden) if any(ctx.needs_input_grad) else None
-        _check(fwd(seq, batch, inputs, hidden, num_layers, x.data_ptr(), w_ih, w_hh, b_ih, b_hh, out.data_ptr(),
-                   None if saved is None else saved.data_ptr()))
-        if saved is not None:
-            ctx.save_for_backward(x, saved, *weights)
+        out, saved = _forward(x, weights, num_layers, keep=True)
+        ctx.save_for_backward(x, saved, *weights)
         ctx.num_layers = num_layers
         return out
 
@@ -172,4 +176,9 @@ class _StackedLSTM(torch.autograd.Function):
 def stacked_lstm(x: torch.Tensor, weights: list[torch.Tensor], num_layers: int) -> torch.Tensor:
     """x (T, B, in) -> the top layer's h (T, B, H), from zero states. ``weights``: nn.LSTM's ``_flat_weights``,
     [w_ih, w_hh, b_ih, b_hh] per layer. Differentiable in x and every weight. Call only where ``suits``."""
-    return _StackedLSTM.apply(x, num_layers, *weights)
+    x = x.contiguous()
+    weights = tuple(w.contiguous() for w in weights)
+    if torch.is_grad_enabled() and (x.requires_grad or any(w.requires_grad for w in weights)):
+        return _StackedLSTM.apply(x, num_layers, *weights)
+    # Without autograd nothing is kept for a backward pass: at 4,096 windows that would be 176 MB a call.
+    return _forward(x, weights, num_layers, keep=False)[0]

@@ -5,6 +5,7 @@ import logging
 import pytest
 import torch
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
 
 from pipeline import lstm_cpu
 from pipeline.model import LSTMForecaster, ModelConfig
@@ -86,6 +87,18 @@ def test_inference_equals_the_training_forward_bit_for_bit():
     assert torch.equal(trained.detach(), inferred)
     again = lstm_cpu.stacked_lstm(x, lstm._flat_weights, 2)
     assert torch.equal(again, trained)
+
+
+def test_without_autograd_only_the_output_is_allocated():
+    # Validation and evaluate forecast thousands of windows per call; what a backward pass would read is
+    # 7 values per layer, step, window and unit (here 15x the output). Only the output may be allocated.
+    lstm = nn.LSTM(8, 8, 2)
+    x = torch.randn(96, 512, 8)
+    for mode in (torch.no_grad, torch.inference_mode):
+        with mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            out = lstm_cpu.stacked_lstm(x, lstm._flat_weights, 2)
+        allocated = sum(e.self_cpu_memory_usage for e in prof.key_averages() if e.self_cpu_memory_usage > 0)
+        assert allocated == out.numel() * out.element_size(), mode
 
 
 def test_results_do_not_depend_on_the_cpu_features_the_build_uses(monkeypatch, tmp_path):
