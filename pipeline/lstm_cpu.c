@@ -34,8 +34,9 @@ enum { TILE = 64 };
    clamped to [-87, 88], where 2^n stays a normal float; sigmoid and tanh saturate well inside that. */
 static inline float exp_f32(float v) {
     v = v < -87.0f ? -87.0f : v > 88.0f ? 88.0f : v;
-    const float shift = 12582912.0f; /* 1.5 * 2^23: adding and subtracting it rounds to an integer */
-    float n = (v * 1.44269504f + shift) - shift;
+    /* Adding 1.5 * 2^23 rounds to an integer, which the low mantissa bits of the sum then hold. */
+    union { float f; unsigned u; } sum = {.f = v * 1.44269504f + 12582912.0f};
+    float n = sum.f - 12582912.0f;
     float r = (v - n * 0.693359375f) - n * -2.12194440e-4f; /* ln2 in two parts: n * 0.693359375 is exact */
     float p = 1.0f / 5040.0f;
     p = p * r + 1.0f / 720.0f;
@@ -45,7 +46,9 @@ static inline float exp_f32(float v) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union { int i; float f; } scale = {.i = ((int)n + 127) << 23};
+    /* 2^n: n + 127 in the exponent bits. Unsigned arithmetic, so that a NaN (any bits) is no undefined
+       behaviour; p is NaN then, and so is the result. */
+    union { unsigned u; float f; } scale = {.u = (sum.u - 0x4B400000u + 127u) << 23};
     return p * scale.f;
 }
 
@@ -163,11 +166,11 @@ static REAL *NAME(prepare)(int L, const REAL *const *w_ih, const REAL *const *w_
 }
 
 /* x (T, B, I) -> out (T, B, H). saved: NULL for inference, else (L, T, 7, B, H) for the backward pass.
-   Returns 0, -1 when memory runs out, -2 when the sizes are not this build's. */
+   Returns 0, -1 when memory runs out, -2 when the sizes are not this build's or not valid. */
 int NAME(lstm_forward)(int T, int B, int inputs, int hidden, int L, const REAL *x, const REAL *const *w_ih,
                        const REAL *const *w_hh, const REAL *const *b_ih, const REAL *const *b_hh, REAL *out,
                        REAL *saved) {
-    if (inputs != I || hidden != H) return -2;
+    if (inputs != I || hidden != H || L < 1 || T < 0 || B < 0) return -2;
     size_t BH = (size_t)B * H, S = BLOCKS * BH;
     /* Room for the pre-activations of TILE rows; inference also keeps the current h and c of each layer
        and one step's activated gates and tanh(c). */
@@ -175,7 +178,10 @@ int NAME(lstm_forward)(int T, int B, int inputs, int hidden, int L, const REAL *
     REAL *wt[3 * L];
     REAL *buf = NAME(prepare)(L, w_ih, w_hh, b_ih, b_hh, extra, wt);
     if (!buf) return -1;
-    REAL *gates = wt[3 * L - 1] + G, *hs = gates + (size_t)TILE * G, *cs = hs + L * BH, *scratch = cs + L * BH;
+    REAL *gates = wt[3 * L - 1] + G;
+    /* Inference only: each layer's current h and c, one step's activated gates and tanh(c). */
+    REAL *hs = saved ? NULL : gates + (size_t)TILE * G, *cs = saved ? NULL : hs + L * BH;
+    REAL *scratch = saved ? NULL : cs + L * BH;
     for (int t = 0; t < T; t++) {
         for (int l = 0; l < L; l++) {
             int in_size = l ? H : I;
@@ -202,11 +208,11 @@ int NAME(lstm_forward)(int T, int B, int inputs, int hidden, int L, const REAL *
 
 /* Gradients from dout (T, B, H), the gradient of the top layer's output, and what the forward pass saved.
    Writes (overwrites) dx (T, B, I; may be NULL) and, per layer, dw_ih, dw_hh and db (the gradient of both
-   biases, which is the same). Returns 0, -1 when memory runs out, -2 when the sizes are not this build's. */
+   biases, which is the same). Returns 0, -1 when memory runs out, -2 when the sizes are not this build's or not valid. */
 int NAME(lstm_backward)(int T, int B, int inputs, int hidden, int L, const REAL *x, const REAL *const *w_ih,
                         const REAL *const *w_hh, const REAL *saved, const REAL *dout, REAL *dx,
                         REAL *const *dw_ih, REAL *const *dw_hh, REAL *const *db) {
-    if (inputs != I || hidden != H) return -2;
+    if (inputs != I || hidden != H || L < 1 || T < 0 || B < 0) return -2;
     int widest = I > H ? I : H;
     size_t BH = (size_t)B * H, S = BLOCKS * BH;
     /* Per layer: the transposed weight gradients (in, 4H) and (H, 4H); the gradients flowing back in time

@@ -1,42 +1,42 @@
 """The stacked LSTM of lstm_cpu.c: built with the machine's C compiler on first use, called through ctypes.
 
 At the reference size (hidden 8, batch 7, 96 steps, 2 layers) torch's CPU LSTM (oneDNN) spends most of a
-call setting its kernel up; this one does the arithmetic alone, all layers and steps in one call. It is
-used for small models only (``suits``): from a hidden size of about 32 on, oneDNN's matrix kernels win.
+call setting its kernel up; this one does the arithmetic alone, all layers and steps in one call. It runs
+small models only (``applies``): from a hidden size of about 32 on, oneDNN's matrix kernels win.
 
 Each (input size, hidden size) gets its own build, with the sizes as compile-time constants. The shared
 libraries are cached per source, sizes, flags, compiler and CPU, under ``$XDG_CACHE_HOME/lstm-forecast``
-(default ``~/.cache``); a build takes well under a second. Without a working C compiler ``suits`` says no,
-once with a warning, and callers use torch's LSTM.
+(default ``~/.cache``, else the temporary folder); a build takes well under a second. ``$CC`` names the
+compiler (default ``cc``). Where no build works, ``stacked_lstm`` is a user error that says so: running
+torch's LSTM instead would change the results without a word (``train.lstm_kernel: torch`` asks for it).
 """
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
-import logging
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch.autograd.function import once_differentiable
 
-log = logging.getLogger("lstm_cpu")
+from pipeline.errors import UserError
 
 SOURCE = Path(__file__).with_name("lstm_cpu.c")
 # -ffp-contract=off: no fused multiply-adds, so the vector width does not change a single result bit.
 FLAGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fPIC", "-shared"]
-# Widest hidden size this kernel runs: at 16 it still trains faster than oneDNN, at 32 it is slower (bench/speed.py).
+# Widest hidden size this kernel runs: at 16 it still trains faster than oneDNN, at 32 it is slower.
 MAX_HIDDEN = 16
+BUILD_TIMEOUT_S = 120
 _DTYPES = {torch.float32: "f32", torch.float64: "f64"}
 
-# (inputs, hidden) -> the loaded library, or None where the build failed (it is not tried again).
-_libs: dict[tuple[int, int], ctypes.CDLL | None] = {}
-_disabled = False
+# (inputs, hidden) -> the loaded library, or why it could not be built (not tried again in this process).
+_libs: dict[tuple[int, int], ctypes.CDLL | str] = {}
 
 
 def _cpu_signature() -> str:
@@ -49,76 +49,91 @@ def _cpu_signature() -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-def _build(cc: str, inputs: int, hidden: int) -> Path:
-    version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
+def compiler() -> list[str]:
+    """The C compiler command: ``$CC`` (which may carry arguments, as in ``ccache gcc``), else ``cc``."""
+    return shlex.split(os.environ.get("CC", "")) or ["cc"]
+
+
+def _cache_dirs() -> list[Path]:
+    dirs = []
+    with_home = os.environ.get("XDG_CACHE_HOME") or (os.path.expanduser("~/.cache") if "HOME" in os.environ else "")
+    if with_home and not with_home.startswith("~"):
+        dirs.append(Path(with_home) / "lstm-forecast")
+    dirs.append(Path(tempfile.gettempdir()) / f"lstm-forecast-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+    return dirs
+
+
+def _build(cc: list[str], inputs: int, hidden: int) -> ctypes.CDLL:
+    """Compile (or find cached) and load the build for these sizes. Raises OSError or SubprocessError."""
+    resolved = shutil.which(cc[0])
+    if resolved is None:
+        raise FileNotFoundError(f"{cc[0]} not found")
+    version = subprocess.run([*cc, "--version"], capture_output=True, check=True, timeout=BUILD_TIMEOUT_S).stdout
     flags = [*FLAGS, f"-DINPUTS={inputs}", f"-DHIDDEN={hidden}"]
     flags += ["-march=native"] if platform.machine() in ("x86_64", "AMD64") else []
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), *flags, version, _cpu_signature()]).encode()).hexdigest()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lstm-forecast"
-    target = cache / f"lstm_cpu-{key[:16]}.so"
-    if target.exists():
-        return target
-    cache.mkdir(parents=True, exist_ok=True)
-    # Built beside the target and renamed into place: parallel experiments may build at the same time.
-    fd, tmp = tempfile.mkstemp(prefix=".lstm_cpu-", suffix=".so", dir=cache)
-    os.close(fd)
-    try:
-        # An absolute path: the source includes itself by its own name (__FILE__).
-        subprocess.run([cc, *flags, str(SOURCE.resolve()), "-o", tmp, "-lm"], capture_output=True, text=True, check=True)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
+    parts = [SOURCE.read_bytes(), *(a.encode() for a in [resolved, *cc, *flags]), version, _cpu_signature().encode()]
+    key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+    errors = []
+    for cache in _cache_dirs():
+        target = cache / f"lstm_cpu-{key}.so"
+        if target.exists():
+            return ctypes.CDLL(str(target))
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".lstm_cpu-", suffix=".so", dir=cache)
+        except OSError as err:
+            errors.append(f"{cache}: {err.strerror or err}")
+            continue
+        os.close(fd)
+        # Built beside the target, loaded, and only then renamed into place: parallel experiments may build
+        # at the same time, and a file that does not load must not be cached.
+        try:
+            # An absolute path: the source includes itself by its own name (__FILE__).
+            subprocess.run([*cc, *flags, str(SOURCE.resolve()), "-o", tmp, "-lm"], capture_output=True, check=True,
+                           timeout=BUILD_TIMEOUT_S)
+            lib = ctypes.CDLL(tmp)
+            os.replace(tmp, target)
+            return lib
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    raise OSError(f"no writable cache folder ({'; '.join(errors)})")
 
 
-def _load(inputs: int, hidden: int) -> ctypes.CDLL | None:
+def _load(inputs: int, hidden: int) -> ctypes.CDLL | str:
+    """The library for these sizes, or a one-line reason why it could not be built."""
     key = (inputs, hidden)
-    if key in _libs:
-        return _libs[key]
-    _libs[key] = None
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        log.warning("no C compiler (cc) found: small LSTMs run on torch's oneDNN kernel, about half as fast")
-        return None
-    try:
-        lib = ctypes.CDLL(str(_build(cc, inputs, hidden)))
-    except (OSError, subprocess.CalledProcessError) as err:
-        detail = (getattr(err, "stderr", None) or str(err)).strip()
-        log.warning("could not build %s with %s (%s): small LSTMs run on torch's oneDNN kernel, about half as fast",
-                    SOURCE.name, cc, detail.splitlines()[0] if detail else type(err).__name__)
-        return None
-    ptr, ptrs, i = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int
-    for suffix in _DTYPES.values():
-        fwd, bwd = getattr(lib, f"lstm_forward_{suffix}"), getattr(lib, f"lstm_backward_{suffix}")
-        fwd.argtypes = [i, i, i, i, i, ptr, ptrs, ptrs, ptrs, ptrs, ptr, ptr]
-        bwd.argtypes = [i, i, i, i, i, ptr, ptrs, ptrs, ptr, ptr, ptr, ptrs, ptrs, ptrs]
-        fwd.restype = bwd.restype = i
-    _libs[key] = lib
-    return lib
+    if key not in _libs:
+        try:
+            lib = _build(compiler(), inputs, hidden)
+        except subprocess.CalledProcessError as err:
+            text = (err.stderr or b"").decode(errors="replace").strip()
+            _libs[key] = f"{shlex.join(err.cmd[:1])} failed: {text.splitlines()[0] if text else f'exit {err.returncode}'}"
+        except (OSError, subprocess.SubprocessError) as err:
+            _libs[key] = str(err) or type(err).__name__
+        else:
+            ptr, ptrs, i = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int
+            for suffix in _DTYPES.values():
+                fwd, bwd = getattr(lib, f"lstm_forward_{suffix}"), getattr(lib, f"lstm_backward_{suffix}")
+                fwd.argtypes = [i, i, i, i, i, ptr, ptrs, ptrs, ptrs, ptrs, ptr, ptr]
+                bwd.argtypes = [i, i, i, i, i, ptr, ptrs, ptrs, ptr, ptr, ptr, ptrs, ptrs, ptrs]
+                fwd.restype = bwd.restype = i
+            _libs[key] = lib
+    return _libs[key]
 
 
-@contextlib.contextmanager
-def disabled() -> Iterator[None]:
-    """Within this block ``suits`` says no, so torch's LSTM runs: benchmarks and tests compare the two."""
-    global _disabled
-    previous, _disabled = _disabled, True
-    try:
-        yield
-    finally:
-        _disabled = previous
-
-
-def suits(x: torch.Tensor, hidden_size: int, dropout_active: bool) -> bool:
-    """Whether this kernel should run an LSTM of ``hidden_size`` on ``x`` (T, B, inputs): on the CPU, in
-    float32 or float64, small, without dropout; and the kernel builds on this machine."""
-    return (not _disabled and x.device.type == "cpu" and x.dtype in _DTYPES and hidden_size <= MAX_HIDDEN
-            and not dropout_active and _load(x.shape[-1], hidden_size) is not None)
+def applies(x: torch.Tensor, hidden_size: int, dropout_active: bool) -> bool:
+    """Whether this kernel is the one for an LSTM of ``hidden_size`` on ``x``: on the CPU, in float32 or
+    float64, at most MAX_HIDDEN units, without dropout between layers (torch's LSTM draws those masks)."""
+    return x.device.type == "cpu" and x.dtype in _DTYPES and hidden_size <= MAX_HIDDEN and not dropout_active
 
 
 def _library(inputs: int, hidden: int) -> ctypes.CDLL:
     lib = _load(inputs, hidden)
-    if lib is None:
-        raise RuntimeError(f"{SOURCE.name} could not be built; check suits() before calling stacked_lstm")
+    if isinstance(lib, str):
+        raise UserError(
+            f"{SOURCE.name} (the small-LSTM kernel) could not be built with {shlex.join(compiler())}: {lib}; "
+            "install a C compiler (gcc) or name one in $CC, or set train.lstm_kernel: torch and retrain"
+        )
     return lib
 
 
@@ -156,6 +171,7 @@ class _StackedLSTM(torch.autograd.Function):
         return out
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dout: torch.Tensor):
         x, saved, *weights = ctx.saved_tensors
         dout = dout.contiguous()
@@ -173,11 +189,27 @@ class _StackedLSTM(torch.autograd.Function):
         return (dx, None, *grads)
 
 
+def _check_arguments(x: torch.Tensor, weights: tuple[torch.Tensor, ...], num_layers: int) -> None:
+    """A wrong shape, dtype or device would make the kernel read past a buffer: refuse it here."""
+    hidden = weights[1].shape[-1] if len(weights) > 1 else 0
+    expected = []
+    for layer in range(num_layers):
+        inputs = x.shape[-1] if layer == 0 else hidden
+        expected += [(4 * hidden, inputs), (4 * hidden, hidden), (4 * hidden,), (4 * hidden,)]
+    if (x.dim() != 3 or num_layers < 1 or x.device.type != "cpu" or x.dtype not in _DTYPES
+            or [tuple(w.shape) for w in weights] != expected
+            or any(w.dtype != x.dtype or w.device != x.device for w in weights)):
+        raise ValueError(f"stacked_lstm: x {tuple(x.shape)} ({x.dtype}, {x.device}) and weights "
+                         f"{[tuple(w.shape) for w in weights]} are not those of a {num_layers}-layer LSTM on the CPU")
+
+
 def stacked_lstm(x: torch.Tensor, weights: list[torch.Tensor], num_layers: int) -> torch.Tensor:
     """x (T, B, in) -> the top layer's h (T, B, H), from zero states. ``weights``: nn.LSTM's ``_flat_weights``,
-    [w_ih, w_hh, b_ih, b_hh] per layer. Differentiable in x and every weight. Call only where ``suits``."""
+    [w_ih, w_hh, b_ih, b_hh] per layer. Differentiable in x and every weight (once: not twice). Call where
+    ``applies``; a UserError when the kernel cannot be built."""
     x = x.contiguous()
     weights = tuple(w.contiguous() for w in weights)
+    _check_arguments(x, weights, num_layers)
     if torch.is_grad_enabled() and (x.requires_grad or any(w.requires_grad for w in weights)):
         return _StackedLSTM.apply(x, num_layers, *weights)
     # Without autograd nothing is kept for a backward pass: at 4,096 windows that would be 176 MB a call.

@@ -28,6 +28,12 @@ class ModelConfig:
     dropout: float = 0.0
     input_size: int = 1
     output_size: int = 1
+    # c: lstm_cpu.c's kernel where it applies (CPU, hidden <= 16, no dropout); torch: torch's LSTM always.
+    lstm_kernel: str = "c"
+
+    def __post_init__(self) -> None:
+        if self.lstm_kernel not in ("c", "torch"):
+            raise ValueError(f"lstm_kernel={self.lstm_kernel!r} is not 'c' or 'torch'")
 
 
 def resolve_device(name: str, key: str) -> torch.device:
@@ -65,6 +71,17 @@ class LSTMForecaster(nn.Module):
                                batch_first=False)
         self.head = nn.Linear(config.hidden_size, config.output_size)
 
+    def uses_c_kernel(self, x: torch.Tensor) -> bool:
+        """Whether the LSTM runs on lstm_cpu.c's kernel for inputs like ``x``, rather than torch's."""
+        dropout_active = self.training and self.lstm.dropout > 0
+        return self.config.lstm_kernel == "c" and lstm_cpu.applies(x, self.lstm.hidden_size, dropout_active)
+
+    def kernel_name(self, device: torch.device) -> str:
+        """Which LSTM kernel a training step on ``device`` runs, for the log."""
+        if self.uses_c_kernel(torch.empty(1, 1, self.config.hidden_size, device=device)):
+            return "lstm_cpu.c"
+        return "torch (cuDNN)" if device.type == "cuda" else "torch (oneDNN)"
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_time_major(x.transpose(0, 1)).transpose(0, 1)
 
@@ -72,7 +89,7 @@ class LSTMForecaster(nn.Module):
         """x (time, batch, input_size) -> y (time, batch, output_size)."""
         z = self.project(x)
         lstm = self.lstm
-        if lstm_cpu.suits(z, lstm.hidden_size, self.training and lstm.dropout > 0):
+        if self.uses_c_kernel(z):
             return self.head(lstm_cpu.stacked_lstm(z, lstm._flat_weights, lstm.num_layers))
         # Two zero states, not one tensor twice: oneDNN's backward copies the cell state when they share storage.
         h0 = z.new_zeros(lstm.num_layers, z.shape[1], lstm.hidden_size)

@@ -53,6 +53,8 @@ class TrainParams:
     strategy: Literal["recursive", "direct"] = "recursive"
     # Batches per epoch, drawn at random from all training windows; 0: every window once.
     steps_per_epoch: int = 0
+    # c: pipeline/lstm_cpu.c's kernel for small models on the CPU (needs a C compiler); torch: torch's LSTM.
+    lstm_kernel: Literal["c", "torch"] = "c"
 
     def validate(self) -> None:
         require(self.hidden_size >= 1, f"train.hidden_size={self.hidden_size} should be >= 1")
@@ -91,8 +93,10 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
     torch.manual_seed(params.seed)
     shuffle = torch.Generator(device="cpu").manual_seed(params.seed)
     outputs = val.horizon if params.strategy == "direct" else 1
-    model = LSTMForecaster(ModelConfig(params.hidden_size, params.num_layers, params.dropout, output_size=outputs))
+    model = LSTMForecaster(ModelConfig(params.hidden_size, params.num_layers, params.dropout, output_size=outputs,
+                                       lstm_kernel=params.lstm_kernel))
     model = model.to(device)
+    log.info("LSTM kernel: %s", model.kernel_name(device))
     optimizer, grads = single_buffer_adam(model, params.lr)
     loss_fn = nn.MSELoss()
     last_only = train.target == "last"

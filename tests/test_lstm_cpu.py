@@ -1,6 +1,8 @@
-"""The C kernel of pipeline/lstm_cpu.c against torch's LSTM: values, gradients, determinism, and the fallback."""
+"""The C kernel of pipeline/lstm_cpu.c against torch's LSTM: values, gradients, determinism, the build."""
 import ctypes
-import logging
+import platform
+import re
+import shutil
 
 import pytest
 import torch
@@ -8,7 +10,10 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from pipeline import lstm_cpu
+from pipeline.errors import UserError
 from pipeline.model import LSTMForecaster, ModelConfig
+from pipeline.train import main as train_main
+from tests.helpers import run_stages, stage_argv
 
 
 def run_both(lstm: nn.LSTM, x: torch.Tensor, dout: torch.Tensor):
@@ -26,6 +31,8 @@ def run_both(lstm: nn.LSTM, x: torch.Tensor, dout: torch.Tensor):
     (5, 3, 2, 4, 1),   # input size differs from the hidden size
     (7, 2, 1, 5, 3),   # three layers, odd sizes
     (1, 1, 3, 16, 2),  # one step: no recurrence
+    (5, 130, 3, 8, 2),  # more rows than a 64-row tile, and a partial last tile
+    (4, 7, 20, 4, 2),  # input size larger than the hidden size
 ])
 def test_values_and_gradients_match_torch_in_double(seq, batch, inputs, hidden, layers):
     torch.manual_seed(0)
@@ -56,8 +63,9 @@ def test_float32_is_as_accurate_as_torch(scale):
     dout = torch.randn(96, 7, 8)
     torch_f32, ours_f32 = run_both(lstm, x, dout)
     reference, _ = run_both(lstm.double(), x.double(), dout.double())
-    for name, exact, theirs, ours in zip(["output", "x", "w_ih0", "w_hh0", "b_ih0", "b_hh0"], reference, torch_f32,
-                                         ours_f32):
+    names = ["output", "x", *(name for name, _ in lstm.named_parameters())]
+    assert len(names) == len(reference) == 10
+    for name, exact, theirs, ours in zip(names, reference, torch_f32, ours_f32):
         assert torch.isfinite(ours).all(), name
         ours_err = (ours.double() - exact).abs().max().item()
         torch_err = (theirs.double() - exact).abs().max().item()
@@ -79,7 +87,7 @@ def test_inference_equals_the_training_forward_bit_for_bit():
     # Validation and evaluate run without autograd (no saved state); training saves every step. Same numbers.
     torch.manual_seed(3)
     lstm = nn.LSTM(8, 8, 2)
-    x = torch.randn(50, 9, 8)
+    x = torch.randn(50, 130, 8)  # three tiles of rows, the last one partial
     trained = lstm_cpu.stacked_lstm(x, lstm._flat_weights, 2)
     assert trained.requires_grad
     with torch.inference_mode():
@@ -101,6 +109,7 @@ def test_without_autograd_only_the_output_is_allocated():
         assert allocated == out.numel() * out.element_size(), mode
 
 
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="-march=native is used on x86-64 only")
 def test_results_do_not_depend_on_the_cpu_features_the_build_uses(monkeypatch, tmp_path):
     # The default build targets this CPU (-march=native). A build for any x86-64 (SSE2 only) must give the
     # same bits: -ffp-contract=off keeps the compiler from fusing multiply-adds where the CPU has FMA.
@@ -119,50 +128,81 @@ def test_results_do_not_depend_on_the_cpu_features_the_build_uses(monkeypatch, t
 def test_a_build_is_cached_and_reused(monkeypatch, tmp_path):
     monkeypatch.setattr(lstm_cpu, "_libs", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    x = torch.zeros(3, 2, 6)
-    assert lstm_cpu.suits(x, 6, dropout_active=False)
+    assert not isinstance(lstm_cpu._load(6, 6), str)
     (built,) = (tmp_path / "lstm-forecast").iterdir()
     stamp = built.stat().st_mtime_ns
     monkeypatch.setattr(lstm_cpu, "_libs", {})
-    assert lstm_cpu.suits(x, 6, dropout_active=False)
+    assert not isinstance(lstm_cpu._load(6, 6), str)
     assert list((tmp_path / "lstm-forecast").iterdir()) == [built] and built.stat().st_mtime_ns == stamp
 
 
-@pytest.mark.parametrize("compiler", ["/nonexistent/cc", "false"])  # not there; there but failing
-def test_without_a_working_compiler_the_model_runs_on_torch_with_one_warning(monkeypatch, tmp_path, caplog,
-                                                                             compiler):
+def test_cc_may_carry_arguments(monkeypatch, tmp_path):
+    monkeypatch.setattr(lstm_cpu, "_libs", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("CC", f"{shutil.which('cc')} -Wall")  # as in CC='ccache gcc'
+    assert not isinstance(lstm_cpu._load(6, 6), str)
+
+
+@pytest.mark.parametrize("compiler, reason", [
+    ("/nonexistent/cc", "/nonexistent/cc not found"),
+    ("false", "false failed: exit 1"),  # there, but fails
+    ("echo", "cannot open shared object file|invalid ELF header|file too short"),  # "builds" a file that is no library
+])
+def test_without_a_working_compiler_the_c_kernel_is_a_user_error(monkeypatch, tmp_path, compiler, reason):
+    # Falling back to torch's LSTM would change the numbers without a word: the user chooses, in params.yaml.
     monkeypatch.setattr(lstm_cpu, "_libs", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("CC", compiler)
     torch.manual_seed(5)
-    model = LSTMForecaster(ModelConfig())
     x = torch.randn(12, 3, 1)
-    with caplog.at_level(logging.WARNING, logger="lstm_cpu"):
-        y = model.forward_time_major(x)
-        model.forward_time_major(x)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "lstm_cpu"]
-    assert len(warnings) == 1 and "small LSTMs run on torch's oneDNN kernel" in warnings[0], warnings
-    with lstm_cpu.disabled():
-        assert torch.equal(y, model.forward_time_major(x))
+    with pytest.raises(UserError, match=rf"^lstm_cpu.c \(the small-LSTM kernel\) could not be built with "
+                                        rf"{re.escape(compiler)}: .*({reason}).*; install a C compiler \(gcc\) or "
+                                        r"name one in \$CC, or set train.lstm_kernel: torch and retrain$"):
+        LSTMForecaster(ModelConfig()).forward_time_major(x)
+    assert not list(tmp_path.rglob("*.so"))  # nothing half-built is cached
+    assert LSTMForecaster(ModelConfig(lstm_kernel="torch")).forward_time_major(x).shape == (12, 3, 1)
+
+
+def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, capsys):
+    run_stages(["ingest", "normalize", "window"])
+    monkeypatch.setattr(lstm_cpu, "_libs", {})
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    assert train_main(stage_argv("train")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: lstm_cpu.c (the small-LSTM kernel) could not be built")
+    assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
 
 
 def test_which_lstms_the_kernel_runs():
     x = torch.zeros(4, 2, 8)
-    assert lstm_cpu.suits(x, 8, dropout_active=False)
-    assert lstm_cpu.suits(x.double(), lstm_cpu.MAX_HIDDEN, dropout_active=False)
-    assert not lstm_cpu.suits(x, lstm_cpu.MAX_HIDDEN + 1, dropout_active=False)  # oneDNN is faster there
-    assert not lstm_cpu.suits(x, 8, dropout_active=True)  # dropout between layers: torch's LSTM draws the masks
-    assert not lstm_cpu.suits(x.half(), 8, dropout_active=False)
-    with lstm_cpu.disabled():
-        assert not lstm_cpu.suits(x, 8, dropout_active=False)
-    assert lstm_cpu.suits(x, 8, dropout_active=False)
+    assert lstm_cpu.applies(x, 8, dropout_active=False)
+    assert lstm_cpu.applies(x.double(), lstm_cpu.MAX_HIDDEN, dropout_active=False)
+    assert not lstm_cpu.applies(x, lstm_cpu.MAX_HIDDEN + 1, dropout_active=False)  # oneDNN is faster there
+    assert not lstm_cpu.applies(x, 8, dropout_active=True)  # dropout between layers: torch's LSTM draws the masks
+    assert not lstm_cpu.applies(x.half(), 8, dropout_active=False)
+    model = LSTMForecaster(ModelConfig(dropout=0.2))
+    assert not model.uses_c_kernel(x) and model.kernel_name(torch.device("cpu")) == "torch (oneDNN)"
+    model.eval()  # no dropout when forecasting
+    assert model.uses_c_kernel(x)
+    assert LSTMForecaster(ModelConfig()).kernel_name(torch.device("cpu")) == "lstm_cpu.c"
+    assert not LSTMForecaster(ModelConfig(lstm_kernel="torch")).uses_c_kernel(x)
+
+
+def test_arguments_that_are_not_an_lstm_are_refused():
+    lstm = nn.LSTM(8, 8, 2)
+    with pytest.raises(ValueError, match="are not those of a 2-layer LSTM on the CPU"):
+        lstm_cpu.stacked_lstm(torch.zeros(4, 2, 8, dtype=torch.float64), lstm._flat_weights, 2)  # dtypes differ
+    with pytest.raises(ValueError, match="are not those of a 3-layer LSTM"):
+        lstm_cpu.stacked_lstm(torch.zeros(4, 2, 8), lstm._flat_weights, 3)
+    with pytest.raises(ValueError, match="are not those of a 2-layer LSTM"):
+        lstm_cpu.stacked_lstm(torch.zeros(4, 2, 5), lstm._flat_weights, 2)  # input size
 
 
 def test_the_model_trains_on_the_kernel_as_on_torch():
     # A few Adam steps of the whole model, kernel against torch's LSTM: float32 rounding differs, nothing else.
-    def train(steps: int) -> tuple[list[float], torch.Tensor]:
+    def train(steps: int, kernel: str) -> tuple[list[float], torch.Tensor]:
         torch.manual_seed(6)
-        model = LSTMForecaster(ModelConfig())
+        model = LSTMForecaster(ModelConfig(lstm_kernel=kernel))
         optimizer = torch.optim.Adam(model.parameters(), lr=0.006)
         x = torch.sin(torch.arange(40.0) / 4).reshape(40, 1, 1).repeat(1, 7, 1)
         losses = []
@@ -174,9 +214,8 @@ def test_the_model_trains_on_the_kernel_as_on_torch():
             losses.append(loss.item())
         return losses, torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
-    ours, ours_weights = train(50)
-    with lstm_cpu.disabled():
-        theirs, their_weights = train(50)
+    ours, ours_weights = train(50, "c")
+    theirs, their_weights = train(50, "torch")
     assert ours[-1] < 0.5 * ours[0]  # it learns
     torch.testing.assert_close(torch.tensor(ours), torch.tensor(theirs), rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(ours_weights, their_weights, rtol=1e-4, atol=1e-5)

@@ -1,7 +1,6 @@
 import pytest
 import torch
 
-from pipeline import lstm_cpu
 from pipeline.errors import UserError
 from pipeline.model import LSTMForecaster, ModelConfig, build_lstm, load_checkpoint, resolve_device, save_checkpoint
 
@@ -69,24 +68,24 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
 
 
 def test_time_major_forward_matches_the_lstm_module():
-    # Without lstm_cpu's kernel, forward_time_major calls torch.lstm itself: it must compute what
-    # nn.LSTM.forward does, gradients too (tests/test_lstm_cpu.py compares the kernel with nn.LSTM).
+    # With lstm_kernel torch, forward_time_major calls torch.lstm itself: it must compute what
+    # nn.LSTM.forward does, gradients too (tests/test_lstm_cpu.py compares the C kernel with nn.LSTM).
     torch.manual_seed(0)
-    model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3))
+    model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3, lstm_kernel="torch"))
     x = torch.randn(10, 4, 1)  # (time, batch, 1)
-    with lstm_cpu.disabled():
-        ours = model.forward_time_major(x)
-        ours.square().sum().backward()
-        ours_grads = [p.grad.clone() for p in model.parameters()]
-        model.zero_grad()
-        expected = model.head(model.lstm(model.project(x))[0])
-        expected.square().sum().backward()
-        assert ours.shape == (10, 4, 1) and torch.equal(ours, expected)
-        assert all(torch.equal(a, p.grad) for a, p in zip(ours_grads, model.parameters()))
-        assert torch.equal(model(x.transpose(0, 1)), expected.transpose(0, 1))  # batch-first entry point
-        model.double()  # .to() replaces every parameter tensor
-        x = x.double()
-        assert torch.equal(model.forward_time_major(x), model.head(model.lstm(model.project(x))[0]))
+    assert not model.uses_c_kernel(x)
+    ours = model.forward_time_major(x)
+    ours.square().sum().backward()
+    ours_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    expected = model.head(model.lstm(model.project(x))[0])
+    expected.square().sum().backward()
+    assert ours.shape == (10, 4, 1) and torch.equal(ours, expected)
+    assert all(torch.equal(a, p.grad) for a, p in zip(ours_grads, model.parameters()))
+    assert torch.equal(model(x.transpose(0, 1)), expected.transpose(0, 1))  # batch-first entry point
+    model.double()  # .to() replaces every parameter tensor
+    x = x.double()
+    assert torch.equal(model.forward_time_major(x), model.head(model.lstm(model.project(x))[0]))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
