@@ -4,6 +4,7 @@
     .venv/bin/python bench/speed.py --repro 1  # also time a full, a no-op and a plot-only `dvc repro`
     .venv/bin/python bench/speed.py --memory 100000 1000000 10000000  # peak RSS of window + train
     .venv/bin/python bench/speed.py --rounds 1 --profile  # also: where a reference-config epoch goes
+    .venv/bin/python bench/speed.py --rounds 1 --kernels  # also: one LSTM call, C kernel against torch's
 
 Prints medians over several epochs, each configuration interleaved with the others so that drift in the
 machine's speed hits them alike, and ratios against a plain training loop measured in the same run.
@@ -110,9 +111,55 @@ def profile_step(epochs: int = 3) -> None:
                 totals[name] += event.self_cpu_time_total
     print(f"profile of {epochs} reference-config epochs (self CPU time, profiler overhead included):")
     for name, micros in totals.items():
+        if not micros:  # the kernel not used in this config
+            continue
         print(f"  {name:<26} {100 * micros / everything:5.1f}%")
     print(f"  {'everything else':<26} {100 * (everything - sum(totals.values())) / everything:5.1f}%"
           "  (linear layers, loss, batch gathering, autograd bookkeeping)")
+
+
+def time_kernels(repeats: int = 200) -> None:
+    """One LSTM call, forward and backward (training) or forward only (forecasting), on lstm_cpu.c's kernel
+    and on torch's, 1 thread: medians of 5 rounds of ``repeats`` calls."""
+    from pipeline import lstm_cpu
+
+    torch.set_num_threads(1)
+
+    def median_ms(call, n: int) -> float:
+        call()
+        rounds = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(n):
+                call()
+            rounds.append((time.perf_counter() - started) / n)
+        return 1e3 * statistics.median(rounds)
+
+    print(f"one 2-layer LSTM call over {TIME_STEP} steps, 1 thread, median ms: C kernel / torch (oneDNN)")
+    for batch, hidden, training in [(7, 8, True), (64, 8, True), (7, 16, True), (7, 32, True), (4096, 8, False)]:
+        torch.manual_seed(0)
+        lstm = nn.LSTM(hidden, hidden, 2)
+        x = torch.randn(TIME_STEP, batch, hidden, requires_grad=training)
+        weights = lstm._flat_weights
+        zeros = torch.zeros(2, batch, hidden)
+
+        def c_kernel():
+            with torch.set_grad_enabled(training):
+                out = lstm_cpu.stacked_lstm(x, weights, 2)
+                if training:
+                    out.sum().backward()
+
+        def torch_lstm():
+            with torch.set_grad_enabled(training):
+                out = torch.lstm(x, (zeros, zeros.clone()), weights, True, 2, 0.0, training, False, False)[0]
+                if training:
+                    out.sum().backward()
+
+        n = repeats if batch < 1000 else 5
+        ours, theirs = median_ms(c_kernel, n), median_ms(torch_lstm, n)
+        what = "training (forward + backward)" if training else "forecasting (forward)"
+        print(f"  batch {batch:>4}, hidden {hidden:>2}, {what:<29} {ours:8.3f} / {theirs:8.3f}  "
+              f"({theirs / ours:.2f}x)")
 
 
 def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
@@ -208,6 +255,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of all configurations")
     parser.add_argument("--repro", type=int, default=0, help="full, no-op and plot-only `dvc repro` runs to time")
     parser.add_argument("--profile", action="store_true", help="also print where a reference-config epoch goes")
+    parser.add_argument("--kernels", action="store_true",
+                        help="also time single LSTM calls on lstm_cpu.c's kernel against torch's")
     parser.add_argument("--memory", type=int, nargs="*", default=[],
                         help="series lengths for the window + train peak-memory table, e.g. 100000 1000000 10000000")
     args = parser.parse_args()
@@ -232,6 +281,8 @@ def main() -> None:
         print(f"{name:<30} {loop:<18} {median:>15.3f} {plain / median:>13.2f}x "
               f"{REFERENCE_TF1_SECONDS / median:>12.1f}x")
     print(f"backtest: 5000 origins x 12 steps, recursive, 2 x 8 LSTM: median {time_backtest():.2f} s over 3 runs")
+    if args.kernels:
+        time_kernels()
     if args.profile:
         profile_step()
     for points in args.memory:

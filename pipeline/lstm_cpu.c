@@ -208,7 +208,8 @@ int NAME(lstm_forward)(int T, int B, int inputs, int hidden, int L, const REAL *
 
 /* Gradients from dout (T, B, H), the gradient of the top layer's output, and what the forward pass saved.
    Writes (overwrites) dx (T, B, I; may be NULL) and, per layer, dw_ih, dw_hh and db (the gradient of both
-   biases, which is the same). Returns 0, -1 when memory runs out, -2 when the sizes are not this build's or not valid. */
+   biases, which is the same). Returns 0, -1 when memory runs out, -2 when the sizes are not this build's
+   or not valid. */
 int NAME(lstm_backward)(int T, int B, int inputs, int hidden, int L, const REAL *x, const REAL *const *w_ih,
                         const REAL *const *w_hh, const REAL *saved, const REAL *dout, REAL *dx,
                         REAL *const *dw_ih, REAL *const *dw_hh, REAL *const *db) {

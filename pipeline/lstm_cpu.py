@@ -55,12 +55,18 @@ def compiler() -> list[str]:
 
 
 def _cache_dirs() -> list[Path]:
-    dirs = []
-    with_home = os.environ.get("XDG_CACHE_HOME") or (os.path.expanduser("~/.cache") if "HOME" in os.environ else "")
-    if with_home and not with_home.startswith("~"):
-        dirs.append(Path(with_home) / "lstm-forecast")
-    dirs.append(Path(tempfile.gettempdir()) / f"lstm-forecast-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
-    return dirs
+    """Where builds are cached, in order of preference: the user's cache folder, then the temporary folder."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    # expanduser leaves the "~" in place when it knows no home folder.
+    dirs = [] if base.startswith("~") else [Path(base) / "lstm-forecast"]
+    return [*dirs, Path(tempfile.gettempdir()) / f"lstm-forecast-{uid}"]
+
+
+def _private(folder: Path) -> bool:
+    """Whether only this user can write in ``folder``: a library found there is loaded and run."""
+    st = folder.stat()
+    return (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not st.st_mode & 0o022
 
 
 def _build(cc: list[str], inputs: int, hidden: int) -> ctypes.CDLL:
@@ -76,10 +82,13 @@ def _build(cc: list[str], inputs: int, hidden: int) -> ctypes.CDLL:
     errors = []
     for cache in _cache_dirs():
         target = cache / f"lstm_cpu-{key}.so"
-        if target.exists():
+        if target.exists() and _private(cache):
             return ctypes.CDLL(str(target))
         try:
-            cache.mkdir(parents=True, exist_ok=True)
+            cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _private(cache):
+                errors.append(f"{cache}: other users can write there")
+                continue
             fd, tmp = tempfile.mkstemp(prefix=".lstm_cpu-", suffix=".so", dir=cache)
         except OSError as err:
             errors.append(f"{cache}: {err.strerror or err}")
@@ -107,7 +116,8 @@ def _load(inputs: int, hidden: int) -> ctypes.CDLL | str:
             lib = _build(compiler(), inputs, hidden)
         except subprocess.CalledProcessError as err:
             text = (err.stderr or b"").decode(errors="replace").strip()
-            _libs[key] = f"{shlex.join(err.cmd[:1])} failed: {text.splitlines()[0] if text else f'exit {err.returncode}'}"
+            first = text.splitlines()[0] if text else f"exit {err.returncode}"
+            _libs[key] = f"{shlex.join(err.cmd[:1])} failed: {first}"
         except (OSError, subprocess.SubprocessError) as err:
             _libs[key] = str(err) or type(err).__name__
         else:

@@ -136,6 +136,22 @@ def test_a_build_is_cached_and_reused(monkeypatch, tmp_path):
     assert list((tmp_path / "lstm-forecast").iterdir()) == [built] and built.stat().st_mtime_ns == stamp
 
 
+def test_a_cache_folder_others_can_write_to_is_not_used(monkeypatch, tmp_path):
+    # A library found in the cache is loaded and run: one that another user could have put there is not.
+    monkeypatch.setattr(lstm_cpu, "_libs", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    shared = tmp_path / "home" / "lstm-forecast"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    monkeypatch.setattr(lstm_cpu.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    assert not isinstance(lstm_cpu._load(6, 6), str)
+    assert not list(shared.iterdir())
+    (fallback,) = (tmp_path / "tmp").iterdir()
+    assert fallback.name.startswith("lstm-forecast-") and fallback.stat().st_mode & 0o777 == 0o700
+    assert len(list(fallback.glob("lstm_cpu-*.so"))) == 1
+
+
 def test_cc_may_carry_arguments(monkeypatch, tmp_path):
     monkeypatch.setattr(lstm_cpu, "_libs", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
