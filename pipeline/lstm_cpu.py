@@ -6,7 +6,7 @@ small models only (``applies``): from a hidden size of about 32 on, oneDNN's mat
 
 Each (input size, hidden size) gets its own build, with the sizes as compile-time constants. The shared
 libraries are cached per source, sizes, flags, compiler and CPU, under ``$XDG_CACHE_HOME/lstm-forecast``
-(default ``~/.cache``, else the temporary folder); a build takes well under a second. ``$CC`` names the
+(default ``~/.cache``, else the temporary folder); a build takes about a second. ``$CC`` names the
 compiler (default ``cc``). Where no build works, ``stacked_lstm`` is a user error that says so: running
 torch's LSTM instead would change the results without a word (``train.lstm_kernel: torch`` asks for it).
 """
@@ -51,7 +51,11 @@ def _cpu_signature() -> str:
 
 def compiler() -> list[str]:
     """The C compiler command: ``$CC`` (which may carry arguments, as in ``ccache gcc``), else ``cc``."""
-    return shlex.split(os.environ.get("CC", "")) or ["cc"]
+    value = os.environ.get("CC", "")
+    try:
+        return shlex.split(value) or ["cc"]
+    except ValueError as err:
+        raise UserError(f"$CC={value!r} is not a command line ({err}); name a C compiler, such as gcc") from None
 
 
 def _cache_dirs() -> list[Path]:
@@ -100,12 +104,16 @@ def _build(cc: list[str], inputs: int, hidden: int) -> ctypes.CDLL:
             # An absolute path: the source includes itself by its own name (__FILE__).
             subprocess.run([*cc, *flags, str(SOURCE.resolve()), "-o", tmp, "-lm"], capture_output=True, check=True,
                            timeout=BUILD_TIMEOUT_S)
-            lib = ctypes.CDLL(tmp)
+            try:
+                lib = ctypes.CDLL(tmp)
+            except OSError as err:  # a folder mounted noexec, say, or a "compiler" that wrote no library
+                errors.append(f"{cache}: built, but it does not load ({err})")
+                continue
             os.replace(tmp, target)
             return lib
         finally:
             Path(tmp).unlink(missing_ok=True)
-    raise OSError(f"no writable cache folder ({'; '.join(errors)})")
+    raise OSError(f"no cache folder to build and load it in: {'; '.join(errors)}")
 
 
 def _load(inputs: int, hidden: int) -> ctypes.CDLL | str:
@@ -137,12 +145,13 @@ def applies(x: torch.Tensor, hidden_size: int, dropout_active: bool) -> bool:
     return x.device.type == "cpu" and x.dtype in _DTYPES and hidden_size <= MAX_HIDDEN and not dropout_active
 
 
-def _library(inputs: int, hidden: int) -> ctypes.CDLL:
+def prepare(inputs: int, hidden: int) -> ctypes.CDLL:
+    """The library for these sizes, built now if need be; a UserError, one line, where it cannot be."""
     lib = _load(inputs, hidden)
     if isinstance(lib, str):
         raise UserError(
-            f"{SOURCE.name} (the small-LSTM kernel) could not be built with {shlex.join(compiler())}: {lib}; "
-            "install a C compiler (gcc) or name one in $CC, or set train.lstm_kernel: torch and retrain"
+            f"{SOURCE.name} (the small-LSTM kernel) could not be built and loaded with {shlex.join(compiler())}: "
+            f"{lib}; install a C compiler (gcc) or name one in $CC, or set train.lstm_kernel: torch and retrain"
         )
     return lib
 
@@ -163,7 +172,7 @@ def _forward(x: torch.Tensor, weights: tuple[torch.Tensor, ...], num_layers: int
     """The top layer's h (T, B, H); with ``keep``, also what the backward pass reads, (L, T, 7, B, H)."""
     seq, batch, inputs = x.shape
     hidden = weights[1].shape[1]
-    fwd = getattr(_library(inputs, hidden), f"lstm_forward_{_DTYPES[x.dtype]}")
+    fwd = getattr(prepare(inputs, hidden), f"lstm_forward_{_DTYPES[x.dtype]}")
     w_ih, w_hh, b_ih, b_hh = (_pointers(list(weights[k::4])) for k in range(4))
     out = x.new_empty(seq, batch, hidden)
     saved = x.new_empty(num_layers, seq, 7, batch, hidden) if keep else None
@@ -189,7 +198,7 @@ class _StackedLSTM(torch.autograd.Function):
         hidden = weights[1].shape[1]
         grads = [torch.empty_like(w) for w in weights]
         dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
-        bwd = getattr(_library(inputs, hidden), f"lstm_backward_{_DTYPES[x.dtype]}")
+        bwd = getattr(prepare(inputs, hidden), f"lstm_backward_{_DTYPES[x.dtype]}")
         _check(bwd(seq, batch, inputs, hidden, ctx.num_layers, x.data_ptr(), _pointers(weights[0::4]),
                    _pointers(weights[1::4]), saved.data_ptr(), dout.data_ptr(),
                    None if dx is None else dx.data_ptr(), _pointers(grads[0::4]), _pointers(grads[1::4]),

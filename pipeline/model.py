@@ -15,6 +15,7 @@ from pipeline.errors import UserError
 from pipeline.files import atomic_path
 from pipeline.window import Windows
 
+RETRAIN = "retrain it (dvc repro --force -s train)"
 # Windows per forward pass when forecasting: bounds memory on long series.
 FORECAST_CHUNK = 4096
 
@@ -76,11 +77,27 @@ class LSTMForecaster(nn.Module):
         dropout_active = self.training and self.lstm.dropout > 0
         return self.config.lstm_kernel == "c" and lstm_cpu.applies(x, self.lstm.hidden_size, dropout_active)
 
-    def kernel_name(self, device: torch.device) -> str:
-        """Which LSTM kernel a training step on ``device`` runs, for the log."""
-        if self.uses_c_kernel(torch.empty(1, 1, self.config.hidden_size, device=device)):
-            return "lstm_cpu.c"
-        return "torch (cuDNN)" if device.type == "cuda" else "torch (oneDNN)"
+    def kernels(self, device: torch.device) -> dict[str, str]:
+        """Which LSTM kernel runs on ``device`` when training (dropout active) and when forecasting."""
+        probe = torch.empty(1, 1, self.config.hidden_size, device=device)
+        torch_name = "torch (cuDNN)" if device.type == "cuda" else "torch (oneDNN)"
+        was_training = self.training
+        names = {}
+        for mode in ("training", "forecasting"):
+            self.train(mode == "training")
+            names[mode] = "lstm_cpu.c" if self.uses_c_kernel(probe) else torch_name
+        self.train(was_training)
+        return names
+
+    def prepare_kernels(self, device: torch.device) -> str:
+        """Build lstm_cpu.c's kernel now if it will run on ``device``, so that a machine that cannot build it
+        fails before the first epoch, not at the first validation; return the kernels used, for the log."""
+        names = self.kernels(device)
+        if "lstm_cpu.c" in names.values():
+            lstm_cpu.prepare(self.config.hidden_size, self.config.hidden_size)
+        if names["training"] == names["forecasting"]:
+            return names["training"]
+        return f"{names['training']} for training, {names['forecasting']} for forecasting"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_time_major(x.transpose(0, 1)).transpose(0, 1)
@@ -142,20 +159,21 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, dict[str, 
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
         if not isinstance(ckpt, dict):
             raise TypeError(f"it holds a {type(ckpt).__name__}, not a dict with config and state_dict")
-        config = ModelConfig(**ckpt["config"])
+        # Checkpoints from before lstm_kernel existed were trained on torch's LSTM.
+        config = ModelConfig(**{"lstm_kernel": "torch", **ckpt["config"]})
         state = ckpt["state_dict"]
         model = LSTMForecaster(config)
     except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError, AttributeError,
             OSError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{p}: not a checkpoint of this model ({msg})") from None
+        raise UserError(f"{p}: not a checkpoint of this model ({msg}); {RETRAIN}") from None
     problems = _state_mismatch(model.state_dict(), state)
     if problems:
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
         raise UserError(
             f"{p}: its weights do not fit the model its config describes (hidden_size={config.hidden_size}, "
             f"num_layers={config.num_layers}, output_size={config.output_size}): {'; '.join(problems[:2])}{more}; "
-            "retrain it (dvc repro --force -s train)"
+            f"{RETRAIN}"
         )
     model.load_state_dict(state)
     model.eval()

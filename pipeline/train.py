@@ -96,7 +96,7 @@ def fit(train: Windows, val: Windows, params: TrainParams, device: torch.device)
     model = LSTMForecaster(ModelConfig(params.hidden_size, params.num_layers, params.dropout, output_size=outputs,
                                        lstm_kernel=params.lstm_kernel))
     model = model.to(device)
-    log.info("LSTM kernel: %s", model.kernel_name(device))
+    log.info("LSTM kernel: %s", model.prepare_kernels(device))
     optimizer, grads = single_buffer_adam(model, params.lr)
     loss_fn = nn.MSELoss()
     last_only = train.target == "last"

@@ -12,7 +12,9 @@ from torch.profiler import ProfilerActivity, profile
 from pipeline import lstm_cpu
 from pipeline.errors import UserError
 from pipeline.model import LSTMForecaster, ModelConfig
+from pipeline.train import TrainParams, fit
 from pipeline.train import main as train_main
+from pipeline.window import Windows
 from tests.helpers import run_stages, stage_argv
 
 
@@ -81,6 +83,10 @@ def test_exp_is_within_two_ulp_of_the_exact_value():
     exact = x.double().exp()
     ulp = torch.finfo(torch.float32).eps * exact  # the spacing of floats near exact, up to a factor of 2
     assert ((out.double() - exact).abs() / ulp).max() <= 2.0
+    edges = torch.tensor([float("nan"), float("inf"), -float("inf")])
+    out = torch.empty_like(edges)
+    lstm_cpu._load(1, 1).lstm_exp_f32(3, ctypes.c_void_p(edges.data_ptr()), ctypes.c_void_p(out.data_ptr()))
+    assert out[0].isnan() and 1e38 < out[1] < float("inf") and 0 < out[2] < 1e-37  # the clamp, then saturation
 
 
 def test_inference_equals_the_training_forward_bit_for_bit():
@@ -97,9 +103,10 @@ def test_inference_equals_the_training_forward_bit_for_bit():
     assert torch.equal(again, trained)
 
 
-def test_without_autograd_only_the_output_is_allocated():
+def test_without_autograd_no_tensor_is_kept_for_a_backward_pass():
     # Validation and evaluate forecast thousands of windows per call; what a backward pass would read is
-    # 7 values per layer, step, window and unit (here 15x the output). Only the output may be allocated.
+    # 7 values per layer, step, window and unit (here 15x the output). Of torch's allocations only the
+    # output may remain (the C side's own scratch is a few (batch, hidden) arrays, freed before it returns).
     lstm = nn.LSTM(8, 8, 2)
     x = torch.randn(96, 512, 8)
     for mode in (torch.no_grad, torch.inference_mode):
@@ -109,7 +116,16 @@ def test_without_autograd_only_the_output_is_allocated():
         assert allocated == out.numel() * out.element_size(), mode
 
 
-@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="-march=native is used on x86-64 only")
+def cpu_has_fma() -> bool:
+    try:
+        return " fma " in f" {open('/proc/cpuinfo').read().replace(chr(10), ' ')} "
+    except OSError:
+        return False
+
+
+# Only meaningful where the machine's own build could differ: x86-64 with fused multiply-add.
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or not cpu_has_fma(),
+                    reason="the CPU has no FMA, so both builds are the same")
 def test_results_do_not_depend_on_the_cpu_features_the_build_uses(monkeypatch, tmp_path):
     # The default build targets this CPU (-march=native). A build for any x86-64 (SSE2 only) must give the
     # same bits: -ffp-contract=off keeps the compiler from fusing multiply-adds where the CPU has FMA.
@@ -152,6 +168,32 @@ def test_a_cache_folder_others_can_write_to_is_not_used(monkeypatch, tmp_path):
     assert len(list(fallback.glob("lstm_cpu-*.so"))) == 1
 
 
+def test_a_build_that_does_not_load_in_one_folder_is_made_in_the_next(monkeypatch, tmp_path):
+    # A cache folder on a noexec mount, say: the library builds there but cannot be loaded.
+    monkeypatch.setattr(lstm_cpu, "_libs", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(lstm_cpu.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    real_cdll = ctypes.CDLL
+
+    def noexec_home(path, *args, **kwargs):
+        if str(path).startswith(str(tmp_path / "home")):
+            raise OSError(f"{path}: failed to map segment from shared object")
+        return real_cdll(path, *args, **kwargs)
+
+    monkeypatch.setattr(lstm_cpu.ctypes, "CDLL", noexec_home)
+    assert not isinstance(lstm_cpu._load(6, 6), str)
+    assert not list((tmp_path / "home" / "lstm-forecast").iterdir())  # the temporary build was removed
+    assert len(list((tmp_path / "tmp").glob("lstm-forecast-*/lstm_cpu-*.so"))) == 1
+
+
+def test_cc_that_is_not_a_command_line_is_a_user_error(monkeypatch):
+    monkeypatch.setattr(lstm_cpu, "_libs", {})
+    monkeypatch.setenv("CC", 'gcc "')
+    with pytest.raises(UserError, match=r"""^\$CC='gcc "' is not a command line \(No closing quotation\); """):
+        LSTMForecaster(ModelConfig()).forward_time_major(torch.zeros(3, 2, 1))
+
+
 def test_cc_may_carry_arguments(monkeypatch, tmp_path):
     monkeypatch.setattr(lstm_cpu, "_libs", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -171,12 +213,27 @@ def test_without_a_working_compiler_the_c_kernel_is_a_user_error(monkeypatch, tm
     monkeypatch.setenv("CC", compiler)
     torch.manual_seed(5)
     x = torch.randn(12, 3, 1)
-    with pytest.raises(UserError, match=rf"^lstm_cpu.c \(the small-LSTM kernel\) could not be built with "
+    with pytest.raises(UserError, match=rf"^lstm_cpu.c \(the small-LSTM kernel\) could not be built and loaded with "
                                         rf"{re.escape(compiler)}: .*({reason}).*; install a C compiler \(gcc\) or "
                                         r"name one in \$CC, or set train.lstm_kernel: torch and retrain$"):
         LSTMForecaster(ModelConfig()).forward_time_major(x)
     assert not list(tmp_path.rglob("*.so"))  # nothing half-built is cached
     assert LSTMForecaster(ModelConfig(lstm_kernel="torch")).forward_time_major(x).shape == (12, 3, 1)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])  # 0.2: training runs torch's LSTM, validation the kernel
+def test_a_kernel_that_cannot_be_built_stops_training_before_the_first_batch(monkeypatch, dropout):
+    monkeypatch.setattr(lstm_cpu, "_libs", {})
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+
+    def no_batch(*args):
+        raise AssertionError("a batch was drawn before the kernel was built")
+
+    monkeypatch.setattr(Windows, "batch", no_batch)
+    series = torch.sin(torch.arange(300.0) / 5)
+    train, val = Windows(series, (20, 250), 20, "sequence"), Windows(series, (250, 300), 20, "last")
+    with pytest.raises(UserError, match="could not be built and loaded"):
+        fit(train, val, TrainParams(epochs=1, batch_size=8, dropout=dropout), torch.device("cpu"))
 
 
 def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, capsys):
@@ -185,7 +242,7 @@ def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, c
     monkeypatch.setenv("CC", "/nonexistent/cc")
     assert train_main(stage_argv("train")) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: lstm_cpu.c (the small-LSTM kernel) could not be built")
+    assert err.count("\n") == 1 and err.startswith("error: lstm_cpu.c (the small-LSTM kernel) could not be built and loaded")
     assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
 
 
@@ -196,11 +253,16 @@ def test_which_lstms_the_kernel_runs():
     assert not lstm_cpu.applies(x, lstm_cpu.MAX_HIDDEN + 1, dropout_active=False)  # oneDNN is faster there
     assert not lstm_cpu.applies(x, 8, dropout_active=True)  # dropout between layers: torch's LSTM draws the masks
     assert not lstm_cpu.applies(x.half(), 8, dropout_active=False)
+    cpu = torch.device("cpu")
     model = LSTMForecaster(ModelConfig(dropout=0.2))
-    assert not model.uses_c_kernel(x) and model.kernel_name(torch.device("cpu")) == "torch (oneDNN)"
-    model.eval()  # no dropout when forecasting
+    assert not model.uses_c_kernel(x)
+    assert model.kernels(cpu) == {"training": "torch (oneDNN)", "forecasting": "lstm_cpu.c"}  # no dropout then
+    assert model.prepare_kernels(cpu) == "torch (oneDNN) for training, lstm_cpu.c for forecasting"
+    assert model.training  # left as it was
+    model.eval()
     assert model.uses_c_kernel(x)
-    assert LSTMForecaster(ModelConfig()).kernel_name(torch.device("cpu")) == "lstm_cpu.c"
+    assert LSTMForecaster(ModelConfig()).prepare_kernels(cpu) == "lstm_cpu.c"
+    assert LSTMForecaster(ModelConfig(hidden_size=32)).prepare_kernels(cpu) == "torch (oneDNN)"
     assert not LSTMForecaster(ModelConfig(lstm_kernel="torch")).uses_c_kernel(x)
 
 

@@ -1,3 +1,5 @@
+from dataclasses import asdict
+
 import pytest
 import torch
 
@@ -65,6 +67,23 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
     torch.save({"config": {"hidden": 8}, "state_dict": state}, tmp_path / "badconfig.pt")
     with pytest.raises(UserError, match=r"badconfig.pt: not a checkpoint of this model \(.*unexpected keyword"):
         load_checkpoint(tmp_path / "badconfig.pt")
+
+
+def test_the_checkpoint_keeps_the_lstm_kernel(in_tmp):
+    # evaluate forecasts with the kernel the model was trained for; checkpoints from before the choice
+    # existed were trained on torch's LSTM; a value that is neither is refused.
+    model = LSTMForecaster(ModelConfig(lstm_kernel="torch"))
+    save_checkpoint("models/torch.pt", model, {})
+    assert load_checkpoint("models/torch.pt")[0].config.lstm_kernel == "torch"
+    save_checkpoint("models/c.pt", LSTMForecaster(ModelConfig()), {})
+    assert load_checkpoint("models/c.pt")[0].config.lstm_kernel == "c"
+    config = {k: v for k, v in asdict(ModelConfig()).items() if k != "lstm_kernel"}
+    torch.save({"config": config, "state_dict": model.state_dict()}, "models/old.pt")
+    assert load_checkpoint("models/old.pt")[0].config.lstm_kernel == "torch"
+    torch.save({"config": {**config, "lstm_kernel": "cuda"}, "state_dict": model.state_dict()}, "models/bad.pt")
+    with pytest.raises(UserError, match=r"^models/bad.pt: not a checkpoint of this model \(lstm_kernel='cuda' is "
+                                        r"not 'c' or 'torch'\); retrain it \(dvc repro --force -s train\)$"):
+        load_checkpoint("models/bad.pt")
 
 
 def test_time_major_forward_matches_the_lstm_module():
