@@ -152,8 +152,7 @@ def run(
             f"{model_path} was trained on windows of (time_step, target, horizon) = {trained} but {windows_path} "
             f"has {wanted}; rerun train (dvc repro)"
         )
-    model.eval()
-    log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])
+    log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])  # load_checkpoint returns it in eval mode
     values = frame["value"].to_numpy(dtype=np.float64)
     train_lo, train_hi = stats["splits"]["train"]
     scale = metrics.naive_scale(values[train_lo:train_hi])  # MASE's denominator: training span only

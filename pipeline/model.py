@@ -60,8 +60,8 @@ class LSTMForecaster(nn.Module):
     """x (batch, time, input_size) -> projection -> LSTM -> linear -> y (batch, time, output_size).
 
     Training and forecasting call ``forward_time_major``, which takes and returns (time, batch, features):
-    the layout the LSTM kernels (oneDNN on CPU, cuDNN on CUDA) work in, so no transposed copies are made
-    on the way in or out.
+    the layout the LSTM kernels (lstm_cpu.c or oneDNN on CPU, cuDNN on CUDA) work in, so no transposed
+    copies are made on the way in or out.
     """
 
     def __init__(self, config: ModelConfig):
@@ -74,20 +74,18 @@ class LSTMForecaster(nn.Module):
 
     def uses_c_kernel(self, x: torch.Tensor) -> bool:
         """Whether the LSTM runs on lstm_cpu.c's kernel for inputs like ``x``, rather than torch's."""
-        dropout_active = self.training and self.lstm.dropout > 0
+        return self._c_kernel_for(x, self.training)
+
+    def _c_kernel_for(self, x: torch.Tensor, training: bool) -> bool:
+        dropout_active = training and self.lstm.dropout > 0
         return self.config.lstm_kernel == "c" and lstm_cpu.applies(x, self.lstm.hidden_size, dropout_active)
 
     def kernels(self, device: torch.device) -> dict[str, str]:
         """Which LSTM kernel runs on ``device`` when training (dropout active) and when forecasting."""
         probe = torch.empty(1, 1, self.config.hidden_size, device=device)
         torch_name = "torch (cuDNN)" if device.type == "cuda" else "torch (oneDNN)"
-        was_training = self.training
-        names = {}
-        for mode in ("training", "forecasting"):
-            self.train(mode == "training")
-            names[mode] = "lstm_cpu.c" if self.uses_c_kernel(probe) else torch_name
-        self.train(was_training)
-        return names
+        return {mode: "lstm_cpu.c" if self._c_kernel_for(probe, mode == "training") else torch_name
+                for mode in ("training", "forecasting")}
 
     def prepare_kernels(self, device: torch.device) -> str:
         """Build lstm_cpu.c's kernel now if it will run on ``device``, so that a machine that cannot build it

@@ -116,15 +116,9 @@ def test_without_autograd_no_tensor_is_kept_for_a_backward_pass():
         assert allocated == out.numel() * out.element_size(), mode
 
 
-def cpu_has_fma() -> bool:
-    try:
-        return " fma " in f" {open('/proc/cpuinfo').read().replace(chr(10), ' ')} "
-    except OSError:
-        return False
-
-
 # Only meaningful where the machine's own build could differ: x86-64 with fused multiply-add.
-@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or not cpu_has_fma(),
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64")
+                    or "fma" not in lstm_cpu._cpu_signature().split(),
                     reason="the CPU has no FMA, so both builds are the same")
 def test_results_do_not_depend_on_the_cpu_features_the_build_uses(monkeypatch, tmp_path):
     # The default build targets this CPU (-march=native). A build for any x86-64 (SSE2 only) must give the
@@ -204,7 +198,8 @@ def test_cc_may_carry_arguments(monkeypatch, tmp_path):
 @pytest.mark.parametrize("compiler, reason", [
     ("/nonexistent/cc", "/nonexistent/cc not found"),
     ("false", "false failed: exit 1"),  # there, but fails
-    ("echo", "cannot open shared object file|invalid ELF header|file too short"),  # "builds" a file that is no library
+    # "builds" a file that is no library
+    ("echo", "cannot open shared object file|invalid ELF header|file too short"),
 ])
 def test_without_a_working_compiler_the_c_kernel_is_a_user_error(monkeypatch, tmp_path, compiler, reason):
     # Falling back to torch's LSTM would change the numbers without a word: the user chooses, in params.yaml.
@@ -242,7 +237,8 @@ def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, c
     monkeypatch.setenv("CC", "/nonexistent/cc")
     assert train_main(stage_argv("train")) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: lstm_cpu.c (the small-LSTM kernel) could not be built and loaded")
+    assert err.count("\n") == 1
+    assert err.startswith("error: lstm_cpu.c (the small-LSTM kernel) could not be built and loaded")
     assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
 
 
