@@ -30,9 +30,9 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.scaling import fit_scaler  # noqa: E402
-from pipeline.train import TrainParams, fit  # noqa: E402
-from pipeline.window import Windows  # noqa: E402
+from lstm_forecast.scaling import fit_scaler  # noqa: E402
+from lstm_forecast.training import FitSettings, fit  # noqa: E402
+from lstm_forecast.windows import Windows  # noqa: E402
 
 TIME_STEP = 96
 WINDOWS = 700  # the reference tutorial's epoch: rows 1..800 less one window
@@ -51,8 +51,7 @@ def ours(series: torch.Tensor, threads: int, epochs: int, batch: int = 7, hidden
     torch.set_num_threads(threads)
     train = Windows(series, (TIME_STEP, TIME_STEP + WINDOWS), TIME_STEP, "sequence")
     val = Windows(series, (TIME_STEP + WINDOWS, TIME_STEP + WINDOWS + 1), TIME_STEP, "last")
-    params = TrainParams(epochs=epochs, threads=threads, batch_size=batch, hidden_size=hidden,
-                         lstm_kernel="c" if kernel else "torch")
+    params = FitSettings(epochs=epochs, batch_size=batch, hidden_size=hidden, lstm_kernel="c" if kernel else "torch")
     return fit(train, val, params, torch.device("cpu")).epoch_seconds
 
 
@@ -121,7 +120,7 @@ def profile_step(epochs: int = 3) -> None:
 def time_kernels(repeats: int = 200) -> None:
     """One LSTM call, forward and backward (training) or forward only (forecasting), on lstm_cpu.c's kernel
     and on torch's, 1 thread: medians of 5 rounds of ``repeats`` calls."""
-    from pipeline import lstm_cpu
+    from lstm_forecast import lstm_cpu
 
     torch.set_num_threads(1)
 
@@ -164,7 +163,7 @@ def time_kernels(repeats: int = 200) -> None:
 
 def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
     """Median seconds for recursive H-step forecasts from ``origins`` origins with the reference model."""
-    from pipeline.model import LSTMForecaster, ModelConfig, forecast
+    from lstm_forecast.network import LSTMForecaster, ModelConfig, forecast
 
     torch.set_num_threads(1)
     series = torch.randn(origins + TIME_STEP + horizon)

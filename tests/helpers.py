@@ -69,7 +69,7 @@ def sh(cwd, env, *args, check=True) -> subprocess.CompletedProcess:
 def make_repo(repo: Path, env: dict, params: dict) -> Path:
     """A committed git + DVC repository holding this project's pipeline, ci tools, dvc.yaml, a 240-point
     series as ``series.csv`` and ``params`` (not yet reproduced)."""
-    for package in ("pipeline", "ci"):
+    for package in ("pipeline", "lstm_forecast", "ci"):
         shutil.copytree(ROOT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
     sine_series().to_csv(repo / "series.csv", index=False)

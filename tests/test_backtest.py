@@ -2,11 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.backtest import (conformal_quantile, fit_linear, future_values, linear_forecast, local_scale,
-                               persistence, seasonal_naive, to_levels)
-from pipeline.errors import UserError
-from pipeline.model import LSTMForecaster, ModelConfig, forecast
-from pipeline.window import Windows, window_ends
+from lstm_forecast.backtest import future_values
+from lstm_forecast.baselines import fit_linear, linear_forecast, persistence, seasonal_naive
+from lstm_forecast.errors import ArgumentError
+from lstm_forecast.forecasting import forecast, to_levels
+from lstm_forecast.intervals import conformal_quantile, local_scale
+from lstm_forecast.network import LSTMForecaster, ModelConfig
+from lstm_forecast.splits import window_origins
+from lstm_forecast.windows import Windows
 
 SERIES = np.arange(20.0) * 10  # value at t is 10 t
 
@@ -20,7 +23,7 @@ def test_future_values_and_naive_baselines_by_hand():
 
 
 def test_seasonal_naive_may_not_reach_past_its_origin():
-    with pytest.raises(UserError, match=r"window.horizon=5 is longer than evaluate.season=4"):
+    with pytest.raises(ArgumentError, match=r"^season=4: shorter than the horizon 5"):
         seasonal_naive(SERIES, np.array([10]), 5, 4)
 
 
@@ -42,7 +45,7 @@ def test_linear_autoregression_recovers_a_linear_rule():
 def test_linear_autoregression_fits_the_training_windows_only():
     z = np.sin(np.arange(100) / 3)
     splits = {"train": [0, 60], "val": [60, 80], "test": [80, 100]}
-    ends = window_ends(100, splits, 5, 2)["train"]  # [5, 59): the last window's targets are z[58], z[59]
+    ends = window_origins(100, splits, 5, 2)["train"]  # [5, 59): the last window's targets are z[58], z[59]
     a = fit_linear(z, ends, 5, 2, 1.0)
     changed = z.copy()
     changed[60:] = 99.0  # after the training span: no effect
@@ -57,7 +60,7 @@ def test_conformal_quantile_by_hand():
     assert conformal_quantile(residuals, 0.8).tolist() == [8.0, 80.0]
     # level 0.9: k = ceil(9.0) = 9, the largest.
     assert conformal_quantile(residuals, 0.9).tolist() == [9.0, 90.0]
-    with pytest.raises(UserError, match=r"evaluate.interval=0.95 needs at least 10 calibration forecasts"):
+    with pytest.raises(ArgumentError, match=r"^level=0.95: needs at least 10 calibration forecasts"):
         conformal_quantile(residuals, 0.95)
 
 
@@ -69,7 +72,7 @@ def test_forecasts_never_read_at_or_after_their_origin(strategy, outputs):
     windows = Windows(series, (60, 100), 12, "last", horizon=4, stride=7)
     before = forecast(model, windows, 4, strategy)
     assert before.shape == (len(windows), 4)
-    origin = int(windows.ends[2])
+    origin = int(windows.origins[2])
     perturbed = series.clone()
     perturbed[origin:] += 100.0  # the future from the third origin on
     after = forecast(model, Windows(perturbed, (60, 100), 12, "last", horizon=4, stride=7), 4, strategy)
@@ -77,7 +80,7 @@ def test_forecasts_never_read_at_or_after_their_origin(strategy, outputs):
     assert not torch.equal(after[3:], before[3:])  # later origins do see it: the test can fail
 
     values = perturbed.double().numpy()
-    starts = windows.ends.numpy()
+    starts = windows.origins.numpy()
     base = series.double().numpy()
     for fn in (lambda v: persistence(v, starts, 4), lambda v: seasonal_naive(v, starts, 4, 12)):
         assert np.array_equal(fn(values)[:3], fn(base)[:3])
@@ -105,7 +108,7 @@ def test_local_scale_by_hand():
     assert local_scale(values, np.array([4, 7]), 3, 0.0).tolist() == pytest.approx([2.0, 4 / 3])
     assert local_scale(values, np.array([7]), 2, 0.5).tolist() == [0.5]  # a calm stretch gets the floor
     assert local_scale(values, np.array([2, 5]), 0, 0.5).tolist() == [1.0, 1.0]
-    with pytest.raises(UserError, match=r"evaluate.interval_window=3 reaches before the start"):
+    with pytest.raises(ArgumentError, match=r"^window=3: reaches before the start"):
         local_scale(values, np.array([3]), 3, 0.0)
 
 

@@ -1,5 +1,9 @@
-"""dvc.yaml must declare, per stage, exactly the params section it reads and every pipeline module it imports."""
+"""dvc.yaml must declare, per stage, exactly the params section it reads and every module it imports; no
+module may import a stage module (stages are scripts, the library is lstm_forecast/)."""
 import ast
+import dataclasses
+import importlib
+import re
 
 import pytest
 import yaml
@@ -7,40 +11,63 @@ import yaml
 from tests.helpers import ROOT, STAGES
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+PACKAGES = ("pipeline", "lstm_forecast")
 
 
-def pipeline_imports(module: str, seen: set[str] | None = None) -> set[str]:
-    """``module`` and every pipeline module it imports, transitively, as file paths; with a module's C
-    source (``pipeline/<module>.c``, which it compiles and loads) where it has one."""
-    seen = set() if seen is None else seen
-    path = f"pipeline/{module}.py"
-    if path in seen:
-        return seen
-    seen.add(path)
-    if (ROOT / f"pipeline/{module}.c").exists():
-        seen.add(f"pipeline/{module}.c")
+def project_imports(path: str) -> set[str]:
+    """The modules of this project that the file at ``path`` imports directly, as file paths."""
+    found = set()
     for node in ast.walk(ast.parse((ROOT / path).read_text())):
         names = []
         if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "pipeline":
-                names = [alias.name for alias in node.names]
-            elif node.module.startswith("pipeline."):
-                names = [node.module.split(".", 1)[1]]
+            if node.module in PACKAGES:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif node.module.split(".")[0] in PACKAGES:
+                names = [node.module]
         elif isinstance(node, ast.Import):
-            names = [a.name.split(".", 1)[1] for a in node.names if a.name.startswith("pipeline.")]
-        for name in names:
-            pipeline_imports(name, seen)
+            names = [a.name for a in node.names if a.name.split(".")[0] in PACKAGES and "." in a.name]
+        found |= {name.replace(".", "/") + ".py" for name in names}
+    return found
+
+
+def closure(path: str, seen: set[str] | None = None) -> set[str]:
+    """``path`` and every project module it imports, transitively; with a module's C source (the same name
+    with ``.c``, which it compiles and loads) where it has one."""
+    seen = set() if seen is None else seen
+    if path in seen:
+        return seen
+    seen.add(path)
+    source = path[: -len(".py")] + ".c"
+    if (ROOT / source).exists():
+        seen.add(source)
+    for imported in project_imports(path):
+        closure(imported, seen)
     return seen
+
+
+def all_modules() -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).glob("*.py"))
 
 
 def test_stages_are_the_six_in_order():
     assert tuple(DVC["stages"]) == STAGES
 
 
+def test_the_stage_modules_are_exactly_the_stages():
+    stage_modules = {p.stem for p in (ROOT / "pipeline").glob("*.py")} - {"__init__"}
+    assert stage_modules == set(STAGES)
+
+
+@pytest.mark.parametrize("module", all_modules())
+def test_no_module_imports_a_stage(module):
+    stages = {f"pipeline/{stage}.py" for stage in STAGES}
+    assert not (project_imports(module) & stages), f"{module} imports a stage module"
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_declares_its_modules(stage):
-    deps = {d for d in DVC["stages"][stage]["deps"] if d.startswith("pipeline/")}
-    assert deps == pipeline_imports(stage)
+    deps = {d for d in DVC["stages"][stage]["deps"] if d.split("/")[0] in PACKAGES}
+    assert deps == closure(f"pipeline/{stage}.py")
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -53,3 +80,28 @@ def test_metrics_and_plots_for_ci_are_not_cached():
         for kind in ("metrics", "plots"):
             for out in stage.get(kind, []):
                 assert isinstance(out, dict) and next(iter(out.values())) == {"cache": False}, out
+
+
+def params_class(stage: str) -> type:
+    module = importlib.import_module(f"pipeline.{stage}")
+    (cls,) = [v for k, v in vars(module).items() if k.lower() == f"{stage}params"]
+    return cls
+
+
+def message_strings(path: str) -> list[str]:
+    """The string literals of a module, docstrings left out (they may name params to explain them)."""
+    tree = ast.parse((ROOT / path).read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+@pytest.mark.parametrize("module", [m for m in all_modules() if m.startswith("lstm_forecast/")
+                                    and m != "lstm_forecast/params.py"])  # params.py's job is params' keys
+def test_library_messages_name_no_params_key(module):
+    # Errors at the edge: the library speaks of its own arguments; the stage that read params.yaml names the key.
+    names = [f"{stage}.{field.name}" for stage in STAGES for field in dataclasses.fields(params_class(stage))]
+    keys = re.compile(rf"\b({'|'.join(map(re.escape, names))})\b")
+    assert [s for s in message_strings(module) if keys.search(s)] == []

@@ -5,10 +5,12 @@ import pandas as pd
 import pytest
 import torch
 
-from pipeline import metrics
-from pipeline.evaluate import EvaluateParams, backtest, main
-from pipeline.model import load_checkpoint
-from pipeline.normalize import NormalizeParams, normalize
+from lstm_forecast import metrics
+from pipeline.evaluate import main
+from lstm_forecast.artifacts import Normalization, WindowIndex
+from lstm_forecast.backtest import backtest
+from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.splits import normalize_series
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 
@@ -29,9 +31,9 @@ def test_evaluate_scores_the_same_points_for_every_model(tiny_project):
     table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
     series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
     assert list(results) == sorted(results)
-    assert list(table.columns) == ["t", "time", "split", "actual", "predicted", "lower", "upper"]
+    assert list(table.columns) == ["origin", "time", "split", "actual", "predicted", "lower", "upper"]
     # 240 points: val = 144..191, test = 192..239.
-    assert table["t"].tolist() == list(range(144, 240))
+    assert table["origin"].tolist() == list(range(144, 240))
     assert results["val_points"] == 48 and results["test_points"] == 48
     test = table[table["split"] == "test"]
     assert np.allclose(test["actual"], series[192:240])
@@ -54,7 +56,7 @@ def test_evaluate_scores_the_same_points_for_every_model(tiny_project):
     # The interval is the forecast +- one half-width, and the coverage counts the test points inside it.
     # Its width is proportional to the recent volatility: mean |one-step change| over the 12 steps before t.
     widths = (table["upper"] - table["lower"]).to_numpy()
-    volatility = np.array([max(np.mean(np.abs(np.diff(series[t - 13 : t]))), 0.1 * scale) for t in table["t"]])
+    volatility = np.array([max(np.mean(np.abs(np.diff(series[t - 13 : t]))), 0.1 * scale) for t in table["origin"]])
     assert np.allclose(widths / volatility, (widths / volatility)[0], rtol=1e-4)
     assert results["test_lstm_width"] == pytest.approx(widths[table["split"] == "test"].mean(), rel=1e-5)
     inside = (test["actual"] >= test["lower"] - 1e-5) & (test["actual"] <= test["upper"] + 1e-5)
@@ -78,7 +80,15 @@ def test_multi_step_horizon_reports_every_step(tiny_project, strategy):
     for h in (1, 2, 3):
         persistence_mae = np.mean(np.abs(series[starts + h - 1] - series[starts - 1]))
         assert results[f"test_persistence_mae_h{h}"] == pytest.approx(persistence_mae)
-        assert 0 <= results[f"test_lstm_coverage_h{h}"] <= 1
+        # Coverage is a count of the 23 test origins whose step-h interval holds the actual value.
+        assert results[f"test_lstm_coverage_h{h}"] * 23 == pytest.approx(round(results[f"test_lstm_coverage_h{h}"] * 23))
+    coverage = [results[f"test_lstm_coverage_h{h}"] for h in (1, 2, 3)]
+    assert results["test_lstm_coverage"] == pytest.approx(np.mean(coverage))
+    table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
+    test = table[table["split"] == "test"]
+    assert test["origin"].tolist() == starts.tolist()
+    inside = (test["lower"] <= test["actual"]) & (test["actual"] <= test["upper"])  # step 1, from the table
+    assert results["test_lstm_coverage_h1"] == pytest.approx(inside.mean())
     mean_rmse = np.mean([results[f"test_lstm_rmse_h{h}"] for h in (1, 2, 3)])
     assert results["test_lstm_rmse"] == pytest.approx(mean_rmse)
     by_step = pd.read_csv(tiny_project / "metrics" / "horizon.csv")
@@ -99,8 +109,8 @@ def test_season_reaching_before_the_series(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window", "train"])
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {"season": 500}})
     assert main(stage_argv("evaluate")) == 2
-    assert "error: evaluate.season=500 reaches before the start of the series: the first scored point is t=144" \
-        in capsys.readouterr().err
+    assert capsys.readouterr().err == ("error: evaluate.season=500: reaches before the start of the series: the first "
+                                       "scored origin is 144; use a season <= 144\n")
     assert not (tiny_project / "metrics" / "evaluate.json").exists()
 
 
@@ -134,7 +144,7 @@ def test_differenced_model_is_scored_in_levels(tiny_project):
     results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
     table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
     series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
-    assert np.allclose(table["actual"], series[table["t"]])
+    assert np.allclose(table["actual"], series[table["origin"]])
     # Forecasts are levels near the series (values 10..90), not changes near 0.
     assert results["test_lstm_mae"] < 3 * results["test_persistence_mae"]
     assert results["test_linear_mae"] < 3 * results["test_persistence_mae"]
@@ -147,25 +157,28 @@ def test_assembled_backtest_never_reads_after_an_origin(tiny_project, difference
                                                                           "strategy": strategy}}
     write_params(tiny_project / "params.yaml", params)
     run_stages(["ingest", "normalize", "window", "train"])
-    stats = json.loads((tiny_project / "data" / "normalize.json").read_text())
-    index = json.loads((tiny_project / "data" / "windows.json").read_text())
+    norm = Normalization.read(tiny_project / "data" / "normalize.json")
+    index = WindowIndex.read(tiny_project / "data" / "windows.json")
     model, _ = load_checkpoint(tiny_project / "models" / "model.pt")
     series = pd.read_parquet(tiny_project / "data" / "series.parquet")
-    norm = NormalizeParams(**params["normalize"])
-    evaluate = EvaluateParams(season=24)
 
-    before = backtest(normalize(series, norm)[0], index, stats, model, strategy, evaluate, scale=5.0)
+    def run_backtest(frame):
+        scaled, _ = normalize_series(frame, (0.6, 0.2, 0.2), "zscore", difference)
+        return backtest(frame["value"].to_numpy(), scaled["scaled"].to_numpy(), norm, index, model, strategy,
+                        season=24, stride=1, interval_window=12, ridge_alpha=1.0, scale=5.0)
+
+    before = run_backtest(series)
     cut = 210  # an origin inside the test span
     changed = series.copy()
     changed.loc[cut:, "value"] += 100.0
-    after = backtest(normalize(changed, norm)[0], index, stats, model, strategy, evaluate, scale=5.0)
+    after = run_backtest(changed)
     for split in ("val", "test"):
-        keep = before[split]["starts"] <= cut
+        keep = before[split]["origins"] <= cut
         assert keep.any()
         np.testing.assert_array_equal(after[split]["volatility"][keep], before[split]["volatility"][keep])
         for name in before[split]["forecasts"]:
             np.testing.assert_array_equal(after[split]["forecasts"][name][keep], before[split]["forecasts"][name][keep])
-    later = before["test"]["starts"] > cut + 1
+    later = before["test"]["origins"] > cut + 1
     assert not np.array_equal(after["test"]["forecasts"]["lstm"][later], before["test"]["forecasts"]["lstm"][later])
 
 
@@ -175,7 +188,7 @@ def test_evaluate_on_cuda_without_gpu_is_a_user_error(tiny_project, capsys):
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {"season": 24, "device": "cuda"}})
     assert main(stage_argv("evaluate")) == 2
     err = capsys.readouterr().err
-    assert err == "error: evaluate.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'\n"
+    assert err == "error: evaluate.device='cuda': no CUDA GPU is available; use 'auto' or 'cpu'\n"
     assert not (tiny_project / "metrics" / "evaluate.json").exists()
 
 

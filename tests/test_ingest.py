@@ -8,8 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.errors import UserError
-from pipeline.ingest import IngestParams, ingest, main, read_table
+from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.reading import read_table
+from pipeline.ingest import IngestParams, ingest, main
 from tests.helpers import ROOT, write_params
 
 
@@ -41,13 +42,13 @@ def test_start_stop_slice_rows():
 
 def test_several_numeric_columns_need_a_choice():
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
-    with pytest.raises(UserError, match=r"several numeric columns \(a, b\); set ingest.column"):
+    with pytest.raises(UserError, match=r"^ingest.column=None: several numeric columns \(a, b\); name one of them$"):
         ingest(frame, params())
     assert ingest(frame, params(column="b"))["value"].tolist() == [3.0, 4.0]
 
 
 def test_missing_column_lists_columns():
-    with pytest.raises(UserError, match=r"ingest.column='z' not found; columns: a, b"):
+    with pytest.raises(UserError, match=r"^ingest.column='z': not found; columns: a, b$"):
         ingest(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}), params(column="z"))
 
 
@@ -60,7 +61,7 @@ def test_non_numeric_cell_names_its_row():
 
 def test_gaps_are_an_error_by_default():
     frame = pd.DataFrame({"y": [1.0, np.nan, 3.0, np.nan]})
-    with pytest.raises(UserError, match=r"2 empty cells \(rows 3, 5\); set ingest.missing"):
+    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 2 empty cells \(rows 3, 5\); 'interpolate' or 'drop' accepts them$"):
         ingest(frame, params())
 
 
@@ -93,7 +94,7 @@ def test_reads_csv_parquet_and_xlsx(tmp_path):
     book.save(tmp_path / "s.xlsx")
     for name, sheet_name in [("s.csv", None), ("s.parquet", None), ("s.xlsx", "data")]:
         assert read_table(str(tmp_path / name), sheet_name)["y"].tolist() == [1.5, 2.5, 3.5]
-    with pytest.raises(UserError, match=r"ingest.sheet='nope' not found in .*; sheets: first, data"):
+    with pytest.raises(ArgumentError, match=r"^sheet='nope': not found in .*; sheets: first, data$"):
         read_table(str(tmp_path / "s.xlsx"), "nope")
 
 
@@ -111,7 +112,7 @@ def test_unsupported_extension():
         ("y\n1\n\n3\n", {"missing": "drop"}, None),
         ("y\n1\n", {}, r"only 1 rows left"),
         ("y\n1\n2\n", {"colum": "y"}, r"unknown param 'ingest.colum'; did you mean 'ingest.column'\?"),
-        ("a,b\n1,2\n3,4\n", {"column": "c"}, r"ingest.column='c' not found; columns: a, b"),
+        ("a,b\n1,2\n3,4\n", {"column": "c"}, r"ingest.column='c': not found; columns: a, b"),
         ("a,b\n1,\n3,4\n", {"column": "b"}, r"column 'b' has 1 empty cells \(rows 2\)"),
     ],
 )
@@ -172,9 +173,9 @@ BAD_INPUTS = {
     "corrupted sheet": ("badxml.xlsx", {}, re.compile(
         r"error: ingest.path='badxml.xlsx': sheet 'data' is corrupted \(ParseError: .+\)")),
     "sheet absent": ("good.xlsx", {"sheet": "daily"},
-                     "error: ingest.sheet='daily' not found in 'good.xlsx'; sheets: data"),
-    "column absent": ("good.xlsx", {"column": "z"}, "error: ingest.column='z' not found; columns: y"),
-    "several numeric": ("two.xlsx", {}, "error: several numeric columns (a, b); set ingest.column to one of them"),
+                     "error: ingest.sheet='daily': not found in 'good.xlsx'; sheets: data"),
+    "column absent": ("good.xlsx", {"column": "z"}, "error: ingest.column='z': not found; columns: y"),
+    "several numeric": ("two.xlsx", {}, "error: ingest.column=None: several numeric columns (a, b); name one of them"),
     "boolean": ("bool.xlsx", {}, "error: column 'y' row 3: True is a boolean, not a number"),
     "date": ("date.xlsx", {},
              "error: column 'y' row 3: datetime.datetime(2020, 1, 1, 0, 0) is a date or time, not a number"),
@@ -238,7 +239,7 @@ def test_numbers_stored_as_text_are_read_when_unambiguous(in_tmp):
 def test_runs_of_empty_cells_under_each_missing_policy(in_tmp):
     (in_tmp / "s.csv").write_text("y\n\n\n3\n4\n\n\n\n8\n\n")
     frame = read_table(str(in_tmp / "s.csv"), None)
-    with pytest.raises(UserError, match=r"^column 'y' has 6 empty cells \(rows 2, 3, 6, 7, 8, \.\.\.\); set "):
+    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 6 empty cells \(rows 2, 3, 6, 7, 8, \.\.\.\); "):
         ingest(frame, IngestParams(path="s.csv"))
     filled = ingest(frame, IngestParams(path="s.csv", missing="interpolate"))["value"].tolist()
     assert filled == [3.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0]  # ends take the nearest value

@@ -9,12 +9,12 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from pipeline import lstm_cpu
-from pipeline.errors import UserError
-from pipeline.model import LSTMForecaster, ModelConfig
-from pipeline.train import TrainParams, fit
+from lstm_forecast import lstm_cpu
+from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.network import LSTMForecaster, ModelConfig
+from lstm_forecast.training import FitSettings, fit
 from pipeline.train import main as train_main
-from pipeline.window import Windows
+from lstm_forecast.windows import Windows
 from tests.helpers import run_stages, stage_argv
 
 
@@ -208,9 +208,10 @@ def test_without_a_working_compiler_the_c_kernel_is_a_user_error(monkeypatch, tm
     monkeypatch.setenv("CC", compiler)
     torch.manual_seed(5)
     x = torch.randn(12, 3, 1)
-    with pytest.raises(UserError, match=rf"^lstm_cpu.c \(the small-LSTM kernel\) could not be built and loaded with "
-                                        rf"{re.escape(compiler)}: .*({reason}).*; install a C compiler \(gcc\) or "
-                                        r"name one in \$CC, or set train.lstm_kernel: torch and retrain$"):
+    with pytest.raises(ArgumentError, match=rf"^lstm_kernel='c': lstm_cpu.c \(the small-LSTM kernel\) could not be "
+                                            rf"built and loaded with {re.escape(compiler)}: .*({reason}).*; install a "
+                                            r"C compiler \(gcc\) or name one in \$CC, or use lstm_kernel 'torch' "
+                                            r"and retrain$"):
         LSTMForecaster(ModelConfig()).forward_time_major(x)
     assert not list(tmp_path.rglob("*.so"))  # nothing half-built is cached
     assert LSTMForecaster(ModelConfig(lstm_kernel="torch")).forward_time_major(x).shape == (12, 3, 1)
@@ -227,8 +228,8 @@ def test_a_kernel_that_cannot_be_built_stops_training_before_the_first_batch(mon
     monkeypatch.setattr(Windows, "batch", no_batch)
     series = torch.sin(torch.arange(300.0) / 5)
     train, val = Windows(series, (20, 250), 20, "sequence"), Windows(series, (250, 300), 20, "last")
-    with pytest.raises(UserError, match="could not be built and loaded"):
-        fit(train, val, TrainParams(epochs=1, batch_size=8, dropout=dropout), torch.device("cpu"))
+    with pytest.raises(ArgumentError, match="could not be built and loaded"):
+        fit(train, val, FitSettings(epochs=1, batch_size=8, dropout=dropout), torch.device("cpu"))
 
 
 def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, capsys):
@@ -238,7 +239,7 @@ def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, c
     assert train_main(stage_argv("train")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("error: lstm_cpu.c (the small-LSTM kernel) could not be built and loaded")
+    assert err.startswith("error: train.lstm_kernel='c': lstm_cpu.c (the small-LSTM kernel) could not be built and loaded")
     assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
 
 

@@ -1,10 +1,15 @@
+import zipfile
 from dataclasses import asdict
 
 import pytest
 import torch
 
-from pipeline.errors import UserError
-from pipeline.model import LSTMForecaster, ModelConfig, build_lstm, load_checkpoint, resolve_device, save_checkpoint
+from lstm_forecast.artifacts import LAYOUT, CheckpointMeta
+from lstm_forecast.checkpoint import load_checkpoint, save_checkpoint
+from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.network import LSTMForecaster, ModelConfig, build_lstm, resolve_device
+
+META = CheckpointMeta(best_epoch=4, time_step=12, target="sequence", horizon=1, strategy="recursive")
 
 
 def tf_gate_kernel(lstm: torch.nn.LSTM, layer: int) -> torch.Tensor:
@@ -18,8 +23,8 @@ def test_shapes_match_the_reference_worked_example():
     lstm = build_lstm(input_size=200, hidden_size=128, num_layers=2)
     assert tuple(tf_gate_kernel(lstm, 0).shape) == (200 + 128, 4 * 128)
     assert tuple(tf_gate_kernel(lstm, 1).shape) == (128 + 128, 4 * 128)
-    out, (h, c) = lstm(torch.zeros(64, 20, 200))
-    assert tuple(out.shape) == (64, 20, 128)
+    out, (h, c) = lstm(torch.zeros(20, 64, 200))  # time-major, the layout the model feeds it
+    assert tuple(out.transpose(0, 1).shape) == (64, 20, 128)
     assert tuple(h.shape) == (2, 64, 128)
 
 
@@ -34,12 +39,33 @@ def test_reference_model_shapes():
 def test_checkpoint_round_trip_rebuilds_the_same_model(in_tmp):  # outputs are written only inside the project
     torch.manual_seed(0)
     model = LSTMForecaster(ModelConfig(hidden_size=5, num_layers=3, dropout=0.1))
-    save_checkpoint(in_tmp / "models" / "m.pt", model, {"best_epoch": 4})
-    loaded, ckpt = load_checkpoint(in_tmp / "models" / "m.pt")
-    assert loaded.config == model.config and ckpt["best_epoch"] == 4
+    save_checkpoint(in_tmp / "models" / "m.pt", model, META)
+    loaded, meta = load_checkpoint(in_tmp / "models" / "m.pt")
+    assert loaded.config == model.config and meta == META
     x = torch.randn(2, 10, 1)
     model.eval()
     assert torch.equal(loaded(x), model(x))
+
+
+def test_a_checkpoint_is_the_same_bytes_every_time(in_tmp):
+    # torch.save given a path records the path's name in the zip archive; ours is written under a random
+    # temporary name and renamed, so only a file object keeps the bytes a function of the model alone.
+    torch.manual_seed(0)
+    model = LSTMForecaster(ModelConfig())
+    save_checkpoint("models/a.pt", model, META)
+    save_checkpoint("models/b.pt", model, META)
+    assert (in_tmp / "models" / "a.pt").read_bytes() == (in_tmp / "models" / "b.pt").read_bytes()
+    names = zipfile.ZipFile(in_tmp / "models" / "a.pt").namelist()
+    assert not any(name.startswith(".") or "tmp" in name for name in names), names
+
+
+def test_a_checkpoint_from_an_older_layout_says_to_rerun(in_tmp):
+    model = LSTMForecaster(ModelConfig())
+    (in_tmp / "models").mkdir()
+    torch.save({"config": asdict(model.config), "state_dict": model.state_dict(), "best_epoch": 2}, "models/old.pt")
+    with pytest.raises(UserError, match=rf"^models/old.pt: written in artifact layout None, this code reads layout "
+                                        rf"{LAYOUT}; rerun the pipeline to regenerate it: dvc repro$"):
+        load_checkpoint("models/old.pt")
 
 
 def test_bad_checkpoints_are_user_errors(tmp_path):
@@ -48,7 +74,8 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(UserError, match=r"junk.pt: not a checkpoint of this model"):
         load_checkpoint(tmp_path / "junk.pt")
-    torch.save({"config": {"hidden_size": 4}, "state_dict": LSTMForecaster(ModelConfig()).state_dict()},
+    meta = META.to_json()
+    torch.save({"config": {"hidden_size": 4}, "state_dict": LSTMForecaster(ModelConfig()).state_dict(), "meta": meta},
                tmp_path / "mismatch.pt")
     # One clear line, not torch's multi-line size-mismatch dump.
     with pytest.raises(UserError, match=r"^\S*mismatch.pt: its weights do not fit the model its config describes "
@@ -58,29 +85,26 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
         load_checkpoint(tmp_path / "mismatch.pt")
     state = LSTMForecaster(ModelConfig()).state_dict()
     del state["head.bias"]
-    torch.save({"config": {}, "state_dict": state}, tmp_path / "partial.pt")
+    torch.save({"config": {}, "state_dict": state, "meta": meta}, tmp_path / "partial.pt")
     with pytest.raises(UserError, match=r": head.bias is missing; retrain it"):
         load_checkpoint(tmp_path / "partial.pt")
     torch.save(torch.zeros(3), tmp_path / "tensor.pt")
     with pytest.raises(UserError, match=r"tensor.pt: not a checkpoint of this model \(it holds a Tensor, not a dict"):
         load_checkpoint(tmp_path / "tensor.pt")
-    torch.save({"config": {"hidden": 8}, "state_dict": state}, tmp_path / "badconfig.pt")
+    torch.save({"config": {"hidden": 8}, "state_dict": state, "meta": meta}, tmp_path / "badconfig.pt")
     with pytest.raises(UserError, match=r"badconfig.pt: not a checkpoint of this model \(.*unexpected keyword"):
         load_checkpoint(tmp_path / "badconfig.pt")
 
 
 def test_the_checkpoint_keeps_the_lstm_kernel(in_tmp):
-    # evaluate forecasts with the kernel the model was trained for; checkpoints from before the choice
-    # existed were trained on torch's LSTM; a value that is neither is refused.
+    # evaluate forecasts with the kernel the model was trained for; a value that is neither is refused.
     model = LSTMForecaster(ModelConfig(lstm_kernel="torch"))
-    save_checkpoint("models/torch.pt", model, {})
+    save_checkpoint("models/torch.pt", model, META)
     assert load_checkpoint("models/torch.pt")[0].config.lstm_kernel == "torch"
-    save_checkpoint("models/c.pt", LSTMForecaster(ModelConfig()), {})
+    save_checkpoint("models/c.pt", LSTMForecaster(ModelConfig()), META)
     assert load_checkpoint("models/c.pt")[0].config.lstm_kernel == "c"
-    config = {k: v for k, v in asdict(ModelConfig()).items() if k != "lstm_kernel"}
-    torch.save({"config": config, "state_dict": model.state_dict()}, "models/old.pt")
-    assert load_checkpoint("models/old.pt")[0].config.lstm_kernel == "torch"
-    torch.save({"config": {**config, "lstm_kernel": "cuda"}, "state_dict": model.state_dict()}, "models/bad.pt")
+    config = {**asdict(ModelConfig()), "lstm_kernel": "cuda"}
+    torch.save({"config": config, "state_dict": model.state_dict(), "meta": META.to_json()}, "models/bad.pt")
     with pytest.raises(UserError, match=r"^models/bad.pt: not a checkpoint of this model \(lstm_kernel='cuda' is "
                                         r"not 'c' or 'torch'\); retrain it \(dvc repro --force -s train\)$"):
         load_checkpoint("models/bad.pt")
@@ -109,6 +133,6 @@ def test_time_major_forward_matches_the_lstm_module():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
 def test_cuda_without_gpu_is_a_user_error():
-    with pytest.raises(UserError, match=r"^train.device='cuda' but no CUDA GPU is available; use 'auto' or 'cpu'$"):
-        resolve_device("cuda", "train.device")
-    assert resolve_device("auto", "train.device").type == "cpu"
+    with pytest.raises(ArgumentError, match=r"^device='cuda': no CUDA GPU is available; use 'auto' or 'cpu'$"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"

@@ -5,54 +5,56 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.errors import UserError
-from pipeline.normalize import NormalizeParams, main, normalize, split_bounds
-from pipeline.scaling import Scaler, fit_scaler
+from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.scaling import fit_scaler
+from lstm_forecast.splits import normalize_series, split_bounds
+from pipeline.normalize import main
 from tests.helpers import write_params
+
+DEFAULT = (0.7, 0.15, 0.15)  # params.yaml's train / val / test fractions
 
 
 def test_split_bounds_are_chronological_and_cover_the_series():
-    assert split_bounds(10, NormalizeParams(0.6, 0.2, 0.2)) == {"train": [0, 6], "val": [6, 8], "test": [8, 10]}
+    assert split_bounds(10, (0.6, 0.2, 0.2)) == {"train": (0, 6), "val": (6, 8), "test": (8, 10)}
     # Default fractions on the shipped series; 2820 * 0.7 is 1973.9999999999998 in floating point.
-    assert split_bounds(2820, NormalizeParams()) == {"train": [0, 1974], "val": [1974, 2397], "test": [2397, 2820]}
+    assert split_bounds(2820, DEFAULT) == {"train": (0, 1974), "val": (1974, 2397), "test": (2397, 2820)}
     # Rounding down otherwise; test takes the remainder.
-    assert split_bounds(101, NormalizeParams()) == {"train": [0, 70], "val": [70, 85], "test": [85, 101]}
+    assert split_bounds(101, DEFAULT) == {"train": (0, 70), "val": (70, 85), "test": (85, 101)}
 
 
 def test_zscore_uses_training_statistics_only():
     series = pd.DataFrame({"value": [1.0, 2.0, 3.0, 4.0, 100.0]})
-    out, info = normalize(series, NormalizeParams(0.6, 0.2, 0.2))
+    out, info = normalize_series(series, (0.6, 0.2, 0.2), "zscore", False)
     # train = [1, 2, 3]: mean 2, population std sqrt(2/3)
-    assert info["scaler"] == {"method": "zscore", "mean": 2.0, "std": pytest.approx(np.sqrt(2 / 3))}
+    assert info.scaler.to_json() == {"method": "zscore", "mean": 2.0, "std": pytest.approx(np.sqrt(2 / 3))}
     assert out["scaled"].iloc[:3].tolist() == pytest.approx([-np.sqrt(1.5), 0.0, np.sqrt(1.5)])
     assert out["split"].tolist() == ["train", "train", "train", "val", "test"]
 
 
 def test_minmax_and_inverse():
     series = pd.DataFrame({"value": [2.0, 4.0, 6.0, 10.0, 0.0]})
-    out, info = normalize(series, NormalizeParams(0.6, 0.2, 0.2, "minmax"))
-    assert info["scaler"] == {"method": "minmax", "min": 2.0, "max": 6.0}
+    out, info = normalize_series(series, (0.6, 0.2, 0.2), "minmax", False)
+    assert info.scaler.to_json() == {"method": "minmax", "min": 2.0, "max": 6.0}
     assert out["scaled"].tolist() == [0.0, 0.5, 1.0, 2.0, -0.5]
-    scaler = Scaler.from_json(info["scaler"])
+    scaler = info.scaler
     assert scaler.inverse(out["scaled"].to_numpy()).tolist() == series["value"].tolist()
 
 
 def test_no_leakage_changing_values_after_the_training_span_keeps_the_scaler():
     rng = np.random.default_rng(3)
     values = rng.normal(10, 2, 100)
-    params = NormalizeParams(0.7, 0.15, 0.15)
-    _, before = normalize(pd.DataFrame({"value": values}), params)
+    _, before = normalize_series(pd.DataFrame({"value": values}), DEFAULT, "zscore", False)
     changed = values.copy()
     changed[70:] = 1e6
-    _, after = normalize(pd.DataFrame({"value": changed}), params)
-    assert after["scaler"] == before["scaler"]
+    _, after = normalize_series(pd.DataFrame({"value": changed}), DEFAULT, "zscore", False)
+    assert after.scaler == before.scaler
     changed[69] = 1e6  # the last training value does count
-    _, touched = normalize(pd.DataFrame({"value": changed}), params)
-    assert touched["scaler"] != before["scaler"]
+    _, touched = normalize_series(pd.DataFrame({"value": changed}), DEFAULT, "zscore", False)
+    assert touched.scaler != before.scaler
 
 
 def test_constant_training_span_is_a_user_error():
-    with pytest.raises(UserError, match=r"training span \(3 values\) is constant"):
+    with pytest.raises(ArgumentError, match=r"^method='zscore': the training span \(3 values\) is constant"):
         fit_scaler(np.array([5.0, 5.0, 5.0]), "zscore")
 
 
@@ -78,7 +80,7 @@ def test_bad_params(in_tmp, capsys, raw, message):
 
 def test_too_short_for_splits():
     with pytest.raises(UserError, match=r"series of 3 values is too short for the splits train/val/test = 2/0/1"):
-        split_bounds(3, NormalizeParams(0.7, 0.15, 0.15))
+        split_bounds(3, DEFAULT)
 
 
 def test_main_writes_series_and_stats(in_tmp):
@@ -93,10 +95,10 @@ def test_main_writes_series_and_stats(in_tmp):
 
 def test_differencing_scales_the_changes_fitted_on_the_training_span():
     series = pd.DataFrame({"value": [1.0, 3.0, 4.0, 8.0, 9.0, 100.0, 50.0, 0.0, 1.0, 2.0]})
-    out, info = normalize(series, NormalizeParams(0.6, 0.2, 0.2, difference=True))
+    out, info = normalize_series(series, (0.6, 0.2, 0.2), "zscore", True)
     # training span = values 0..5; its changes (the first point has none) are 2, 1, 4, 1, 91
     changes = np.array([2.0, 1.0, 4.0, 1.0, 91.0])
-    assert info["difference"] is True
-    assert info["scaler"]["mean"] == pytest.approx(changes.mean()) and info["scaler"]["std"] == pytest.approx(changes.std())
+    assert info.difference is True
+    assert info.scaler.offset == pytest.approx(changes.mean()) and info.scaler.scale == pytest.approx(changes.std())
     assert out["scaled"].iloc[6] == pytest.approx((-50.0 - changes.mean()) / changes.std())
     assert out["scaled"].iloc[0] == pytest.approx((0.0 - changes.mean()) / changes.std())

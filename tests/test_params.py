@@ -6,8 +6,8 @@ from typing import Literal
 import pytest
 import yaml
 
-from pipeline.errors import UserError
-from pipeline.params import load_section, parse_section
+from lstm_forecast.errors import UserError
+from lstm_forecast.params import load_section, parse_section
 from pipeline.train import TrainParams
 from tests.helpers import ROOT, STAGES
 

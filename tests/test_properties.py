@@ -8,11 +8,11 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.cells import to_numbers
-from pipeline.errors import UserError
-from pipeline.normalize import NormalizeParams, normalize, split_bounds
-from pipeline.scaling import Scaler
-from pipeline.window import Windows, window_ends
+from lstm_forecast.cells import to_numbers
+from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.splits import normalize_series, split_bounds
+from lstm_forecast.splits import window_origins
+from lstm_forecast.windows import Windows
 
 SETTINGS = settings(max_examples=150, deadline=None)
 finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
@@ -84,6 +84,7 @@ def test_booleans_and_dates_are_never_read_as_numbers(values, data):
 # --- normalize: scaling ---
 
 
+FRACTIONS = (0.7, 0.15, 0.15)
 series_values = st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=20, max_size=200)
 methods = st.sampled_from(["zscore", "minmax"])
 
@@ -92,11 +93,10 @@ methods = st.sampled_from(["zscore", "minmax"])
 @given(series_values, methods)
 def test_inverse_of_forward_is_the_identity(values, method):
     x = np.array(values)
-    params = NormalizeParams(method=method)
-    train_hi = split_bounds(len(x), params)["train"][1]
+    train_hi = split_bounds(len(x), FRACTIONS)["train"][1]
     assume(np.ptp(x[:train_hi]) > 1e-6 * max(1.0, np.abs(x[:train_hi]).max()))  # constant spans are refused
-    scaled, info = normalize(pd.DataFrame({"value": x}), params)
-    back = Scaler.from_json(info["scaler"]).inverse(scaled["scaled"].to_numpy())
+    scaled, info = normalize_series(pd.DataFrame({"value": x}), FRACTIONS, method, False)
+    back = info.scaler.inverse(scaled["scaled"].to_numpy())
     np.testing.assert_allclose(back, x, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(x).max()))
 
 
@@ -104,16 +104,15 @@ def test_inverse_of_forward_is_the_identity(values, method):
 @given(series_values, methods, st.booleans(), st.data())
 def test_statistics_depend_only_on_the_training_span(values, method, difference, data):
     x = np.array(values)
-    params = NormalizeParams(method=method, difference=difference)
-    train_hi = split_bounds(len(x), params)["train"][1]
+    train_hi = split_bounds(len(x), FRACTIONS)["train"][1]
     modelled = np.diff(x, prepend=x[0]) if difference else x
     assume(np.ptp(modelled[int(difference):train_hi]) > 1e-6 * max(1.0, np.abs(modelled[:train_hi]).max()))
     later = data.draw(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
                                min_size=len(x) - train_hi, max_size=len(x) - train_hi))
     changed = np.concatenate([x[:train_hi], later])
-    _, before = normalize(pd.DataFrame({"value": x}), params)
-    _, after = normalize(pd.DataFrame({"value": changed}), params)
-    assert before["scaler"] == after["scaler"]
+    _, before = normalize_series(pd.DataFrame({"value": x}), FRACTIONS, method, difference)
+    _, after = normalize_series(pd.DataFrame({"value": changed}), FRACTIONS, method, difference)
+    assert before.scaler == after.scaler
 
 
 # --- window: which values each window reads and is scored on ---
@@ -123,22 +122,22 @@ def test_statistics_depend_only_on_the_training_span(values, method, difference,
 @given(st.integers(30, 400), st.integers(1, 40), st.integers(1, 12),
        st.sampled_from([(0.7, 0.15, 0.15), (0.5, 0.25, 0.25), (0.8, 0.1, 0.1)]), st.sampled_from(["sequence", "last"]))
 def test_windows_never_look_ahead_or_across_splits(length, time_step, horizon, fractions, target):
-    splits = split_bounds(length, NormalizeParams(*fractions))
+    splits = split_bounds(length, fractions)
     try:
-        ends = window_ends(length, splits, time_step, horizon)
-    except UserError:
+        origins = window_origins(length, splits, time_step, horizon)
+    except ArgumentError:
         # Refused exactly when some split cannot hold one whole window.
         assert any(b - horizon + 1 - max(a, time_step) < 1 for a, b in splits.values())
         return
     series = torch.arange(length, dtype=torch.float64)  # each value is its own index
     for name, (a, b) in splits.items():
-        windows = Windows(series, ends[name], time_step, target, horizon)
+        windows = Windows(series, origins[name], time_step, target, horizon)
         # The count, per split, by brute force: every t whose inputs exist and whose future lies in the split.
         assert len(windows) == sum(1 for t in range(length) if t >= time_step and a <= t and t + horizon <= b)
         everything = torch.arange(len(windows))
         x, y = windows.batch(everything)
         future = windows.future(everything)
-        t = windows.ends.double()
+        t = windows.origins.double()
         # Inputs are the time_step values just before t; the future is t .. t + H - 1, inside the split.
         assert torch.equal(x[:, :, 0], t[None, :] + torch.arange(-time_step, 0, dtype=torch.float64)[:, None])
         assert torch.equal(future, t[:, None] + torch.arange(horizon, dtype=torch.float64)[None, :])

@@ -4,12 +4,15 @@ import re
 import pytest
 import torch
 
-from pipeline import train as train_module
-from pipeline.errors import UserError
-from pipeline.model import LSTMForecaster, ModelConfig, load_checkpoint, resolve_device
-from pipeline.optim import FlatAdam, single_buffer_adam
-from pipeline.train import TrainParams, fit, forecast_mse, main
-from pipeline.window import Windows
+from lstm_forecast import training
+from lstm_forecast.errors import UserError
+from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.network import LSTMForecaster, ModelConfig, resolve_device
+from lstm_forecast.optim import FlatAdam, single_buffer_adam
+from lstm_forecast.forecasting import forecast_mse
+from lstm_forecast.training import Diverged, FitSettings, fit
+from pipeline.train import TrainParams, main, train_model
+from lstm_forecast.windows import Windows
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 
@@ -21,7 +24,7 @@ def sine_windows(target="sequence", device="cpu"):
 
 def test_training_reduces_validation_loss_and_is_deterministic():
     train, val = sine_windows()
-    params = TrainParams(epochs=8, batch_size=8, lr=0.01, seed=3)
+    params = FitSettings(epochs=8, batch_size=8, lr=0.01, seed=3)
     untrained = forecast_mse(LSTMForecaster(ModelConfig()), val, "recursive")
     first = fit(train, val, params, torch.device("cpu"))
     second = fit(train, val, params, torch.device("cpu"))
@@ -33,7 +36,7 @@ def test_training_reduces_validation_loss_and_is_deterministic():
 
 def test_keeps_the_weights_of_the_best_validation_epoch():
     train, val = sine_windows()
-    result = fit(train, val, TrainParams(epochs=6, batch_size=8, lr=0.05, seed=0), torch.device("cpu"))
+    result = fit(train, val, FitSettings(epochs=6, batch_size=8, lr=0.05, seed=0), torch.device("cpu"))
     assert result.best_val_loss == min(result.val_losses)
     assert result.best_epoch == 1 + result.val_losses.index(min(result.val_losses))
     assert forecast_mse(result.model, val, "recursive") == pytest.approx(result.best_val_loss, rel=1e-6)
@@ -41,14 +44,14 @@ def test_keeps_the_weights_of_the_best_validation_epoch():
 
 def test_last_target_trains_too():
     train, val = sine_windows("last")
-    result = fit(train, val, TrainParams(epochs=3, batch_size=8, lr=0.01), torch.device("cpu"))
+    result = fit(train, val, FitSettings(epochs=3, batch_size=8, lr=0.01), torch.device("cpu"))
     assert len(result.train_losses) == 3 and all(math.isfinite(v) for v in result.train_losses)
 
 
 def test_patience_stops_early():
     train, val = sine_windows()
     # An absurd learning rate makes validation loss stop improving almost at once.
-    result = fit(train, val, TrainParams(epochs=50, batch_size=8, lr=0.9, patience=2), torch.device("cpu"))
+    result = fit(train, val, FitSettings(epochs=50, batch_size=8, lr=0.9, patience=2), torch.device("cpu"))
     assert len(result.val_losses) == result.best_epoch + 2 < 50
 
 
@@ -59,21 +62,23 @@ def test_divergence_is_reported_with_the_param_to_lower(lr):
     with pytest.raises(UserError, match=rf"^training diverged at epoch 1: train loss \S+, validation loss \S+ "
                                         rf"\(forecasting 0 everywhere scores 0.5\d*\); lower train.lr "
                                         rf"\(now {re.escape(f'{lr:g}')}\); nothing was saved$"):
-        fit(train, val, TrainParams(epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
+        train_model(train, val, TrainParams(epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
+    with pytest.raises(Diverged, match=r"^training diverged at epoch 1: .*scores 0.5\d*\)$"):  # the loop's own words
+        fit(train, val, FitSettings(epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
 
 
 def test_a_nan_stops_a_long_epoch_at_the_next_check(monkeypatch):
-    monkeypatch.setattr(train_module, "NAN_CHECK_BATCHES", 4)
+    monkeypatch.setattr(training, "NAN_CHECK_BATCHES", 4)
     train, val = sine_windows()  # 140 windows: 18 batches of 8 per epoch
     with pytest.raises(UserError, match=r"^training diverged at epoch 1, batch 4: the loss is not finite; "
                                         r"lower train.lr \(now 1e\+30\); nothing was saved$"):
-        fit(train, val, TrainParams(epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
+        train_model(train, val, TrainParams(epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
 
 
 def test_sane_learning_rates_are_not_called_divergent():
     # lr 10 starts with a loss hundreds of times too big but recovers: below the threshold, so it trains on.
     train, val = sine_windows()
-    result = fit(train, val, TrainParams(epochs=5, batch_size=8, lr=10.0), torch.device("cpu"))
+    result = fit(train, val, FitSettings(epochs=5, batch_size=8, lr=10.0), torch.device("cpu"))
     assert len(result.train_losses) == 5 and result.train_losses[0] > 100 * result.train_losses[-1]
 
 
@@ -100,7 +105,7 @@ def test_single_buffer_adam_matches_stock_adam_bitwise():
 def test_cuda_trains_and_forecasts_like_cpu():
     # The same code path on the GPU (cuDNN LSTM): validation losses agree with the CPU's to float tolerance.
     train, val = sine_windows()
-    params = TrainParams(epochs=3, batch_size=8, lr=0.01)
+    params = FitSettings(epochs=3, batch_size=8, lr=0.01)
     cpu = fit(train, val, params, torch.device("cpu"))
     on_gpu = fit(*sine_windows(device="cuda"), params, torch.device("cuda"))
     assert next(on_gpu.model.parameters()).is_cuda
@@ -111,8 +116,8 @@ def test_cuda_trains_and_forecasts_like_cpu():
 def test_main_writes_checkpoint_and_curves(tiny_project):
     run_stages(["ingest", "normalize", "window", "train"])
     model, ckpt = load_checkpoint(tiny_project / "models" / "model.pt")
-    assert ckpt["time_step"] == 12 and ckpt["target"] == "sequence" and 1 <= ckpt["best_epoch"] <= 3
-    assert ckpt["horizon"] == 1 and ckpt["strategy"] == "recursive"
+    assert ckpt.time_step == 12 and ckpt.target == "sequence" and 1 <= ckpt.best_epoch <= 3
+    assert ckpt.horizon == 1 and ckpt.strategy == "recursive"
     assert model.config == ModelConfig(hidden_size=8, num_layers=2)
     lines = (tiny_project / "metrics" / "train" / "plots" / "metrics" / "val_loss.tsv").read_text().splitlines()
     assert lines[0] == "step\tval_loss" and len(lines) == 1 + 3
@@ -142,7 +147,7 @@ def test_direct_strategy_learns_all_steps_at_once():
     series = torch.sin(2 * math.pi * t / 20)
     train = Windows(series, (10, 148), 10, "sequence", horizon=3)
     val = Windows(series, (150, 198), 10, "last", horizon=3)
-    result = fit(train, val, TrainParams(epochs=8, batch_size=8, lr=0.01, strategy="direct"), torch.device("cpu"))
+    result = fit(train, val, FitSettings(epochs=8, batch_size=8, lr=0.01, strategy="direct"), torch.device("cpu"))
     assert result.model.head.out_features == 3
     untrained = forecast_mse(LSTMForecaster(ModelConfig(output_size=3)), val, "direct")
     assert result.best_val_loss < untrained / 4
@@ -153,10 +158,10 @@ def test_steps_per_epoch_samples_that_many_batches(monkeypatch):
     steps = []
     original = FlatAdam.step
     monkeypatch.setattr(FlatAdam, "step", lambda self: steps.append(1) or original(self))
-    full = fit(train, val, TrainParams(epochs=1, batch_size=8, seed=5), torch.device("cpu"))
-    short = fit(train, val, TrainParams(epochs=1, batch_size=8, seed=5, steps_per_epoch=3), torch.device("cpu"))
+    full = fit(train, val, FitSettings(epochs=1, batch_size=8, seed=5), torch.device("cpu"))
+    short = fit(train, val, FitSettings(epochs=1, batch_size=8, seed=5, steps_per_epoch=3), torch.device("cpu"))
     # 140 windows: a full epoch is 18 batches; 3 steps of 8 windows see 24 of them.
     assert len(steps) == 18 + 3
     assert full.train_losses != short.train_losses
-    again = fit(train, val, TrainParams(epochs=1, batch_size=8, seed=5, steps_per_epoch=18), torch.device("cpu"))
+    again = fit(train, val, FitSettings(epochs=1, batch_size=8, seed=5, steps_per_epoch=18), torch.device("cpu"))
     assert again.train_losses == full.train_losses  # 18 x 8 >= 140: the whole shuffled epoch, same as 0

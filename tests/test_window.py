@@ -3,22 +3,34 @@ import json
 import pytest
 import torch
 
-from pipeline.errors import UserError
-from pipeline.window import Windows, main, window_ends
+from lstm_forecast.artifacts import LAYOUT, Normalization, WindowIndex
+from lstm_forecast.errors import ArgumentError
+from lstm_forecast.scaling import Scaler
+from lstm_forecast.splits import window_origins
+from lstm_forecast.windows import Windows
+from pipeline.window import main
 from tests.helpers import write_params
 
-SPLITS = {"train": [0, 10], "val": [10, 13], "test": [13, 16]}
+SPLITS = {"train": (0, 10), "val": (10, 13), "test": (13, 16)}
+SCALER = Scaler("zscore", 0.0, 1.0)
 
 
-def test_window_ends_per_split():
+def write_stats(folder, splits=SPLITS, length=16):
+    """A normalize.json of the current layout: sorted keys, as the normalize stage writes it."""
+    text = json.dumps(Normalization(length, splits, SCALER, False).to_json(), sort_keys=True)
+    (folder / "stats.json").write_text(text)
+
+
+def test_window_origins_per_split():
     # train loses its first time_step points; val and test windows reach back into earlier splits.
-    assert window_ends(16, SPLITS, 4) == {"train": [4, 10], "val": [10, 13], "test": [13, 16]}
+    assert window_origins(16, SPLITS, 4) == {"train": (4, 10), "val": (10, 13), "test": (13, 16)}
 
 
 def test_no_whole_window_names_the_numbers():
-    with pytest.raises(UserError, match=r"time_step=10 leaves no whole window in the train split: series length 16, "
-                                        r"train/val/test sizes 10/3/3; .* needs time_step \+ horizon = 11 values"):
-        window_ends(16, SPLITS, 10)
+    with pytest.raises(ArgumentError, match=r"^time_step=10: leaves no whole window in the train split \(series length "
+                                            r"16; split sizes train 10, val 3, test 3\); .* needs time_step \+ horizon "
+                                            r"= 11 values"):
+        window_origins(16, SPLITS, 10)
 
 
 def test_sequence_windows_target_the_inputs_shifted_by_one():
@@ -40,7 +52,7 @@ def test_last_windows_target_the_next_value():
 
 def test_every_input_precedes_its_target_and_targets_stay_in_their_split():
     series = torch.arange(16, dtype=torch.float32)
-    for split, (lo, hi) in window_ends(16, SPLITS, 4).items():
+    for split, (lo, hi) in window_origins(16, SPLITS, 4).items():
         x, y = Windows(series, (lo, hi), 4, "last").batch(torch.arange(hi - lo))
         assert (x.amax(dim=(0, 2)) < y.flatten()).all()
         assert y.min() >= SPLITS[split][0] and y.max() < SPLITS[split][1]
@@ -54,13 +66,14 @@ def test_windows_are_a_view_of_the_series_not_a_copy():
 
 
 def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
-    (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": SPLITS}))
+    write_stats(in_tmp)
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "target": "last"}})
     assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 0
     index = json.loads((in_tmp / "data" / "windows.json").read_text())
-    assert index == {"time_step": 4, "target": "last", "horizon": 1,
-                     "ends": {"train": [4, 10], "val": [10, 13], "test": [13, 16]},
+    assert index == {"layout": LAYOUT, "time_step": 4, "target": "last", "horizon": 1,
+                     "origins": {"train": [4, 10], "val": [10, 13], "test": [13, 16]},
                      "counts": {"train": 6, "val": 3, "test": 3}}
+    assert WindowIndex.from_json(index) == WindowIndex(4, "last", 1, window_origins(16, SPLITS, 4))
     (in_tmp / "data" / "windows.json").unlink()
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 0}})
     assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
@@ -69,16 +82,29 @@ def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
 
 
 def test_main_series_too_short_for_the_window(in_tmp, capsys):
-    (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": SPLITS}))
-    write_params(in_tmp / "params.yaml", {"window": {"time_step": 96}})
+    # Sizes listed split by split, in time order, whatever order the JSON keys come in (they are sorted).
+    write_stats(in_tmp, {"train": (0, 420), "val": (420, 510), "test": (510, 600)}, 600)
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 700}})
     assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "series length 16, train/val/test sizes 10/3/3" in err
+    assert err.count("\n") == 1
+    assert err.startswith("error: window.time_step=700: leaves no whole window in the train and val and test split "
+                          "(series length 600; split sizes train 420, val 90, test 90);")
+    assert err.rstrip().endswith("; lower window.time_step or window.horizon, or give the series more rows")
+    assert not (in_tmp / "data" / "windows.json").exists()
+
+
+def test_main_names_a_stats_file_from_an_older_layout(in_tmp, capsys):
+    (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": {k: list(v) for k, v in SPLITS.items()}}))
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 4}})
+    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
+    assert capsys.readouterr().err == (f"error: stats.json: written in artifact layout None, this code reads layout "
+                                       f"{LAYOUT}; rerun the pipeline to regenerate it: dvc repro\n")
     assert not (in_tmp / "data" / "windows.json").exists()
 
 
 def test_horizon_shortens_every_split_and_windows_carry_h_targets():
-    assert window_ends(16, SPLITS, 4, horizon=2) == {"train": [4, 9], "val": [10, 12], "test": [13, 15]}
+    assert window_origins(16, SPLITS, 4, horizon=2) == {"train": (4, 9), "val": (10, 12), "test": (13, 15)}
     series = torch.arange(16, dtype=torch.float32)
     windows = Windows(series, (4, 9), 4, "sequence", horizon=2)
     x, y = windows.batch(torch.tensor([0]))
@@ -89,4 +115,4 @@ def test_horizon_shortens_every_split_and_windows_carry_h_targets():
     # The last training window's targets stay inside the training span [0, 10).
     assert windows.future()[-1].tolist() == [8, 9]
     strided = Windows(series, (13, 15), 4, "last", horizon=2, stride=5)
-    assert strided.ends.tolist() == [13]
+    assert strided.origins.tolist() == [13]

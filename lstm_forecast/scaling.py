@@ -6,9 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import UserError
-
-METHODS = ("zscore", "minmax")
+from lstm_forecast.errors import ArgumentError
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,6 @@ def fit_scaler(train: np.ndarray, method: str) -> Scaler:
     else:
         raise ValueError(f"unknown scaling method {method!r}")
     if not scale > 0:
-        raise UserError(
-            f"normalize.method={method!r}: the training span ({len(train)} values) is constant, so it cannot be scaled"
-        )
+        raise ArgumentError("method", method, f"the training span ({len(train)} values) is constant, so it cannot "
+                            "be scaled")
     return Scaler(method, offset, scale)

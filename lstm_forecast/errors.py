@@ -1,12 +1,13 @@
 """User-facing errors, interruption, and the wrapper that turns both into one line and an exit code."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 # Exit status for a user's mistake (bad file, bad param, data too short); argparse uses 2 too.
 USER_ERROR_EXIT = 2
@@ -16,6 +17,31 @@ NOTHING_HALF_WRITTEN = f"no output was left half-written {RERUN}"
 
 class UserError(Exception):
     """A mistake the user can fix: reported as one line, never with a traceback."""
+
+
+class ArgumentError(ValueError):
+    """A library function's argument does not fit the data, said in the function's own terms.
+
+    The stage that passed the argument knows which params key it came from: ``param_errors`` turns this
+    into the user's one-line error naming ``section.key``.
+    """
+
+    def __init__(self, name: str, value: object, reason: str):
+        super().__init__(f"{name}={value!r}: {reason}")
+        self.name, self.value, self.reason = name, value, reason
+
+
+@contextlib.contextmanager
+def param_errors(section: str, keys: dict[str, str] | None = None, hint: str = "") -> Iterator[None]:
+    """Report an ArgumentError raised inside as ``section.key=value: reason[; hint]``; ``keys`` maps an
+    argument's name to its key where the two differ (``{"level": "interval"}``), or to a key of another
+    section (``{"lstm_kernel": "train.lstm_kernel"}``)."""
+    try:
+        yield
+    except ArgumentError as err:
+        key = (keys or {}).get(err.name, err.name)
+        key = key if "." in key else f"{section}.{key}"
+        raise UserError(f"{key}={err.value!r}: {err.reason}{'; ' + hint if hint else ''}") from None
 
 
 class Interrupted(BaseException):

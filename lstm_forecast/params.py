@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
-from pipeline.errors import UserError
+from lstm_forecast.errors import UserError
 
 T = TypeVar("T")
 

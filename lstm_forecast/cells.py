@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import UserError
-from pipeline.params import NUMBER
+from lstm_forecast.errors import UserError
+from lstm_forecast.params import NUMBER
 
 # Grouped with thousands separators. The comma convention: 1,234.5 or 1,234,567.
 _COMMA_GROUPS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")

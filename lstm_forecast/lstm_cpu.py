@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch.autograd.function import once_differentiable
 
-from pipeline.errors import UserError
+from lstm_forecast.errors import ArgumentError, UserError
 
 SOURCE = Path(__file__).with_name("lstm_cpu.c")
 # -ffp-contract=off: no fused multiply-adds, so the vector width does not change a single result bit.
@@ -146,12 +146,14 @@ def applies(x: torch.Tensor, hidden_size: int, dropout_active: bool) -> bool:
 
 
 def prepare(inputs: int, hidden: int) -> ctypes.CDLL:
-    """The library for these sizes, built now if need be; a UserError, one line, where it cannot be."""
+    """The library for these sizes, built now if need be; an ArgumentError about ``lstm_kernel='c'``, one
+    line, where it cannot be."""
     lib = _load(inputs, hidden)
     if isinstance(lib, str):
-        raise UserError(
+        raise ArgumentError(
+            "lstm_kernel", "c",
             f"{SOURCE.name} (the small-LSTM kernel) could not be built and loaded with {shlex.join(compiler())}: "
-            f"{lib}; install a C compiler (gcc) or name one in $CC, or set train.lstm_kernel: torch and retrain"
+            f"{lib}; install a C compiler (gcc) or name one in $CC, or use lstm_kernel 'torch' and retrain"
         )
     return lib
 

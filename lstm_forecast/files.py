@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.errors import UserError
+from lstm_forecast.errors import UserError
 
 
 # Top-level folders of the project that no stage writes into: its sources, its tools' state, the venv.
-PROTECTED = (".git", ".dvc", ".venv", ".github", "pipeline", "ci", "tests", "bench")
+PROTECTED = (".git", ".dvc", ".venv", ".github", "pipeline", "lstm_forecast", "ci", "tests", "bench")
 
 
 def check_outputs(*paths: str | os.PathLike) -> None:

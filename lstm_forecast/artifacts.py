@@ -1,0 +1,114 @@
+"""What one stage hands to the next, one typed definition each: the scaler and split bounds (normalize), the
+window index (window) and the checkpoint's metadata (train).
+
+Each is written with its layout version; a file from another layout is the user's to regenerate (one line
+naming the file and ``dvc repro``), never read by guesswork.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from lstm_forecast.errors import UserError
+from lstm_forecast.files import read_json
+from lstm_forecast.scaling import Scaler
+
+# Bump when a field of any artifact below changes meaning or name.
+LAYOUT = 1
+SPLITS = ("train", "val", "test")
+
+# A span of indices of the series, [first, stop).
+Span = tuple[int, int]
+
+
+def _check_layout(obj: Any, source: str) -> dict[str, Any]:
+    found = obj.get("layout") if isinstance(obj, dict) else None
+    if found != LAYOUT:
+        raise UserError(f"{source}: written in artifact layout {found}, this code reads layout {LAYOUT}; "
+                        "rerun the pipeline to regenerate it: dvc repro")
+    return obj
+
+
+def _spans(obj: dict[str, Any]) -> dict[str, Span]:
+    return {name: (int(obj[name][0]), int(obj[name][1])) for name in SPLITS}
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """normalize's output: the series' length, each split's span, and the scaler fitted on the training span
+    of the modelled series (the levels, or their one-step changes when ``difference``)."""
+
+    length: int
+    splits: dict[str, Span]
+    scaler: Scaler
+    difference: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layout": LAYOUT, "length": self.length, "splits": {k: list(v) for k, v in self.splits.items()},
+                "scaler": self.scaler.to_json(), "difference": self.difference}
+
+    @classmethod
+    def from_json(cls, obj: Any, source: str = "normalize.json") -> Normalization:
+        obj = _check_layout(obj, source)
+        return cls(int(obj["length"]), _spans(obj["splits"]), Scaler.from_json(obj["scaler"]), bool(obj["difference"]))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Normalization:
+        return cls.from_json(read_json(path), str(path))
+
+
+@dataclass(frozen=True)
+class WindowIndex:
+    """window's output: the window shape, and per split the span of origins it trains or is scored on.
+
+    An origin is the index of a forecast's first value: a window at origin ``t`` reads ``z[t - time_step : t]``
+    and forecasts ``z[t : t + horizon]``.
+    """
+
+    time_step: int
+    target: str
+    horizon: int
+    origins: dict[str, Span]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {name: b - a for name, (a, b) in self.origins.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layout": LAYOUT, "time_step": self.time_step, "target": self.target, "horizon": self.horizon,
+                "origins": {k: list(v) for k, v in self.origins.items()}, "counts": self.counts}
+
+    @classmethod
+    def from_json(cls, obj: Any, source: str = "windows.json") -> WindowIndex:
+        obj = _check_layout(obj, source)
+        return cls(int(obj["time_step"]), str(obj["target"]), int(obj["horizon"]), _spans(obj["origins"]))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> WindowIndex:
+        return cls.from_json(read_json(path), str(path))
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """What a checkpoint says about how its model was trained, beside the network's own config."""
+
+    best_epoch: int
+    time_step: int
+    target: str
+    horizon: int
+    strategy: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layout": LAYOUT, "best_epoch": self.best_epoch, "time_step": self.time_step, "target": self.target,
+                "horizon": self.horizon, "strategy": self.strategy}
+
+    @classmethod
+    def from_json(cls, obj: Any, source: str = "the checkpoint") -> CheckpointMeta:
+        obj = _check_layout(obj, source)
+        return cls(int(obj["best_epoch"]), int(obj["time_step"]), str(obj["target"]), int(obj["horizon"]),
+                   str(obj["strategy"]))
+
+    def windows_shape(self) -> tuple[int, str, int]:
+        """(time_step, target, horizon): what the window index must match for this model to read it."""
+        return self.time_step, self.target, self.horizon

@@ -1,0 +1,59 @@
+"""Scores of a backtest: every model's metrics per split and step, the interval's coverage, and the tables
+the plots draw."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lstm_forecast import metrics
+from lstm_forecast.intervals import conformal_quantile
+
+
+def score_splits(runs: dict[str, dict], scale: float, level: float) -> dict[str, float]:
+    """Metrics keyed ``<split>_<model>_<metric>`` (mean over steps; ``_h<k>`` per step when H > 1), the
+    LSTM's skill against persistence, and test coverage / width of the conformal interval. Adds each
+    run's interval half-widths, (n, H), as ``half_width``."""
+    results: dict[str, float] = {}
+    horizon = runs["val"]["actual"].shape[1]
+    val = runs["val"]
+    # Split conformal on the validation span, per step; scores normalised by each origin's volatility.
+    quantile = conformal_quantile((val["forecasts"]["lstm"] - val["actual"]) / val["volatility"][:, None], level)
+    for split, run in runs.items():
+        results[f"{split}_points"] = len(run["origins"])
+        for name, predicted in run["forecasts"].items():
+            steps = [metrics.score(run["actual"][:, h], predicted[:, h], scale) for h in range(horizon)]
+            for metric in metrics.METRICS:
+                results[f"{split}_{name}_{metric}"] = float(np.mean([step[metric] for step in steps]))
+                if horizon > 1:
+                    for h, step in enumerate(steps, start=1):
+                        results[f"{split}_{name}_{metric}_h{h}"] = step[metric]
+        results[f"{split}_lstm_skill"] = 1 - results[f"{split}_lstm_mase"] / results[f"{split}_persistence_mase"]
+    for run in runs.values():
+        run["half_width"] = quantile[None, :] * run["volatility"][:, None]  # (n, H)
+    test = runs["test"]
+    inside = np.abs(test["forecasts"]["lstm"] - test["actual"]) <= test["half_width"]
+    results["test_lstm_coverage"] = float(inside.mean())
+    results["test_lstm_width"] = float(2 * test["half_width"].mean())
+    if horizon > 1:
+        for h in range(horizon):
+            results[f"test_lstm_coverage_h{h + 1}"] = float(inside[:, h].mean())
+            results[f"test_lstm_width_h{h + 1}"] = float(2 * test["half_width"][:, h].mean())
+    return dict(sorted(results.items()))
+
+
+def tables(frame: pd.DataFrame, runs: dict[str, dict], results: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The one-step predictions with their interval (for the plots), and test RMSE per model and step."""
+    parts = []
+    for split, run in runs.items():
+        lstm, half = run["forecasts"]["lstm"][:, 0], run["half_width"][:, 0]
+        part = pd.DataFrame({"origin": run["origins"], "split": split, "actual": run["actual"][:, 0],
+                             "predicted": lstm, "lower": lstm - half, "upper": lstm + half})
+        if "time" in frame:
+            part.insert(1, "time", frame["time"].iloc[run["origins"]].astype(str).to_numpy())
+        parts.append(part)
+    horizon = runs["test"]["actual"].shape[1]
+    models = list(runs["test"]["forecasts"])
+    suffix = (lambda h: f"_h{h}") if horizon > 1 else (lambda h: "")
+    by_step = pd.DataFrame({"h": np.arange(1, horizon + 1)} | {
+        m: [results[f"test_{m}_rmse{suffix(h)}"] for h in range(1, horizon + 1)] for m in models})
+    return pd.concat(parts, ignore_index=True), by_step

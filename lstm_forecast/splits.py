@@ -1,0 +1,69 @@
+"""Chronological splits of a series, its scaling fitted on the training span only, and the origins of the
+windows each split trains or is scored on."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from lstm_forecast.artifacts import Normalization, Span
+from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.scaling import fit_scaler
+
+
+def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, Span]:
+    """Chronological [start, stop) bounds of each split from the train and val ``fractions``; test takes the
+    remainder."""
+    # The epsilon absorbs float error: 2820 * 0.7 is 1973.9999999999998, which is 1974 values.
+    n_train = math.floor(n * fractions[0] + 1e-9)
+    n_val = math.floor(n * fractions[1] + 1e-9)
+    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, n)}
+    sizes = {k: b - a for k, (a, b) in bounds.items()}
+    if min(sizes.values()) < 1:
+        raise UserError(
+            f"series of {n} values is too short for the splits "
+            f"train/val/test = {sizes['train']}/{sizes['val']}/{sizes['test']}; every split needs at least 1 value"
+        )
+    return bounds
+
+
+def normalize_series(series: pd.DataFrame, fractions: tuple[float, float, float], method: str,
+                     difference: bool) -> tuple[pd.DataFrame, Normalization]:
+    """The series with ``scaled`` and ``split`` columns, and the scaler and split bounds to save.
+
+    ``difference``: model the one-step changes y[t] - y[t-1] instead of the levels; the first point has no
+    change and is modelled as 0."""
+    values = series["value"].to_numpy(dtype=np.float64)
+    bounds = split_bounds(len(values), fractions)
+    modelled = np.diff(values, prepend=values[0]) if difference else values
+    train_lo, train_hi = bounds["train"]
+    # Fit on the training span only; with differencing, without the artificial first change.
+    scaler = fit_scaler(modelled[train_lo + int(difference) : train_hi], method)
+    out = series.copy()
+    out["scaled"] = scaler.transform(modelled)
+    labels = np.empty(len(values), dtype=object)
+    for name, (a, b) in bounds.items():
+        labels[a:b] = name
+    out["split"] = labels
+    return out, Normalization(len(values), bounds, scaler, difference)
+
+
+def window_origins(length: int, splits: dict[str, Span], time_step: int, horizon: int = 1) -> dict[str, Span]:
+    """[first, stop) of the origins whose windows each split trains or is scored on.
+
+    A window belongs to the split that holds all its future values; its inputs may reach back into earlier
+    splits (values known at forecast time), so only the first split loses its first ``time_step`` points,
+    and every split loses its last ``horizon - 1``.
+    """
+    origins = {name: (max(a, time_step), b - horizon + 1) for name, (a, b) in splits.items()}
+    empty = [name for name, (a, b) in origins.items() if b - a < 1]
+    if empty:
+        sizes = ", ".join(f"{name} {b - a}" for name, (a, b) in splits.items())
+        raise ArgumentError(
+            "time_step", time_step,
+            f"leaves no whole window in the {' and '.join(empty)} split (series length {length}; split sizes "
+            f"{sizes}); a training window needs time_step + horizon = {time_step + horizon} values and every "
+            f"split at least horizon = {horizon}"
+        )
+    return origins

@@ -1,0 +1,158 @@
+"""The training loop: build the model, run epochs of Adam on shuffled mini-batches, stop on divergence, and
+keep the weights of the epoch with the lowest validation loss."""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from lstm_forecast.errors import StopAfterBatch
+from lstm_forecast.forecasting import forecast_mse
+from lstm_forecast.network import LSTMForecaster, ModelConfig
+from lstm_forecast.optim import single_buffer_adam
+from lstm_forecast.windows import Windows
+
+# Epochs with at least this many batches show a progress bar of their own.
+LONG_EPOCH_BATCHES = 2000
+# Training has diverged when an epoch's loss is not finite, or is this many times the loss of forecasting
+# 0 everywhere (the scaled targets' mean square): an RMSE 100 times the targets' own size.
+DIVERGED_RATIO = 1e4
+# A long epoch also checks for a non-finite loss every this many batches, so a NaN does not run it to the end.
+# Not every batch: reading the loss back makes a GPU wait.
+NAN_CHECK_BATCHES = 256
+
+
+class Diverged(ValueError):
+    """The loss blew up: the learning rate is too high for this model and data."""
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How to train: the model's shape and the optimisation, in the training loop's own terms."""
+
+    hidden_size: int = 8
+    num_layers: int = 2
+    dropout: float = 0.0
+    lr: float = 0.006
+    batch_size: int = 7
+    epochs: int = 100
+    seed: int = 42
+    patience: int = 0
+    strategy: str = "recursive"
+    steps_per_epoch: int = 0  # batches per epoch, drawn at random from all training windows; 0: every window once
+    lstm_kernel: str = "c"
+
+
+@dataclass
+class BestEpoch:
+    """The epoch with the lowest validation loss so far, and a copy of its weights."""
+
+    epoch: int = 0
+    val_loss: float = math.inf
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def offer(self, epoch: int, val_loss: float, model: nn.Module) -> None:
+        if val_loss < self.val_loss:
+            self.epoch, self.val_loss, self.state = epoch, val_loss, copy.deepcopy(model.state_dict())
+
+
+@dataclass
+class TrainResult:
+    model: LSTMForecaster
+    best_epoch: int
+    best_val_loss: float
+    train_losses: list[float]
+    val_losses: list[float]
+    epoch_seconds: list[float]
+    stopped_early: int = 0  # the epoch early stopping ended training at; 0: it ran every epoch
+
+
+def build_model(settings: FitSettings, outputs: int, device: torch.device) -> LSTMForecaster:
+    """The network, seeded by ``settings.seed``, on ``device``."""
+    torch.manual_seed(settings.seed)
+    config = ModelConfig(settings.hidden_size, settings.num_layers, settings.dropout, output_size=outputs,
+                         lstm_kernel=settings.lstm_kernel)
+    return LSTMForecaster(config).to(device)
+
+
+def check_divergence(epoch: int, train_loss: float, val_loss: float, zero_loss: float) -> None:
+    """Raise Diverged when an epoch's losses are not finite or far past forecasting 0 everywhere."""
+    if not (math.isfinite(train_loss) and math.isfinite(val_loss)) or train_loss > DIVERGED_RATIO * zero_loss:
+        raise Diverged(f"training diverged at epoch {epoch}: train loss {train_loss:.4g}, validation loss "
+                       f"{val_loss:.4g} (forecasting 0 everywhere scores {zero_loss:.4g})")
+
+
+def train_epoch(model: LSTMForecaster, train: Windows, order: torch.Tensor, settings: FitSettings, epoch: int,
+                step: tuple, stop: StopAfterBatch) -> float:
+    """One pass over the windows at ``order``, in batches; the mean training loss. ``step`` is (optimizer,
+    flat gradient buffer)."""
+    optimizer, grads = step
+    loss_fn = nn.MSELoss()
+    last_only = train.target == "last"
+    model.train()
+    running = 0.0
+    # A long epoch gets its own bar, with the time left; tqdm shows it on a terminal only.
+    starts = range(0, len(order), settings.batch_size)
+    inner = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, file=sys.stderr,
+                 disable=None if len(starts) >= LONG_EPOCH_BATCHES else True, mininterval=1.0)
+    for batch, i in enumerate(inner, start=1):
+        x, y = train.batch(order[i : i + settings.batch_size])
+        pred = model.forward_time_major(x)  # (T, B, outputs)
+        loss = loss_fn(pred[-1:] if last_only else pred, y)
+        grads.zero_()
+        loss.backward()
+        optimizer.step()
+        running += loss.detach() * x.shape[1]
+        if batch % NAN_CHECK_BATCHES == 0 and not torch.isfinite(running):
+            raise Diverged(f"training diverged at epoch {epoch}, batch {batch}: the loss is not finite")
+        stop.check(f"at epoch {epoch}, after batch {batch} of {len(starts)}")
+    return float(running) / len(order)
+
+
+def fit(train: Windows, val: Windows, settings: FitSettings, device: torch.device,
+        announce=lambda kernels: None) -> TrainResult:
+    """Train with Adam on shuffled mini-batches; keep the weights of the epoch with the lowest validation loss.
+
+    ``train`` yields the training pairs (one-step targets for ``recursive``, ``horizon`` targets for
+    ``direct``); ``val`` holds windows of the full horizon, whose H-step forecasts are scored in the
+    modelled series' scaled units (changes, with differencing; evaluate scores levels). ``announce`` is
+    told which LSTM kernels run, once they are built.
+    """
+    outputs = val.horizon if settings.strategy == "direct" else 1
+    model = build_model(settings, outputs, device)
+    announce(model.prepare_kernels(device))
+    shuffle = torch.Generator(device="cpu").manual_seed(settings.seed)
+    step = single_buffer_adam(model, settings.lr)
+    n = len(train)
+    per_epoch = min(n, settings.steps_per_epoch * settings.batch_size) if settings.steps_per_epoch else n
+    best = BestEpoch(state=copy.deepcopy(model.state_dict()))
+    result = TrainResult(model, 0, math.inf, [], [], [])
+    zero_loss = train.mean_square()
+    bar = tqdm(range(1, settings.epochs + 1), desc="train", unit="epoch", disable=None, file=sys.stderr)
+    with StopAfterBatch() as stop:
+        for epoch in bar:
+            started = time.perf_counter()
+            order = torch.randperm(n, generator=shuffle)[:per_epoch].to(device)
+            train_loss = train_epoch(model, train, order, settings, epoch, step, stop)
+            model.eval()
+            val_loss = forecast_mse(model, val, settings.strategy)
+            stop.check(f"at epoch {epoch}, after its validation")  # pressed during validation
+            result.epoch_seconds.append(time.perf_counter() - started)
+            check_divergence(epoch, train_loss, val_loss, zero_loss)
+            result.train_losses.append(train_loss)
+            result.val_losses.append(val_loss)
+            best.offer(epoch, val_loss, model)
+            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best.epoch, refresh=False)
+            if settings.patience and epoch - best.epoch >= settings.patience:
+                result.stopped_early = epoch
+                break
+    bar.close()
+    model.load_state_dict(best.state)
+    result.best_val_loss, result.best_epoch = best.val_loss, best.epoch
+    return result
