@@ -17,8 +17,9 @@ $(STAMP): requirements.lock
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
+# Reruns only the stages whose code, params or data changed; check-committed forces them all.
 repro: $(STAMP)
-	dvc repro --force
+	dvc repro
 
 test: $(STAMP)
 	$(PYTHON) -m pytest

@@ -1,6 +1,7 @@
 """Sweep: queue one DVC experiment per combination of the grid in sweep.yaml, run them, print the comparison.
 
     python -m ci.sweep [--grid sweep.yaml] [--jobs 2]      # or: make sweep
+    python -m ci.sweep --matrix [--grid sweep.yaml]        # the grid as a GitHub Actions matrix (sweep.yml)
 
 Queued experiments run on a copy of the last commit plus changes to files git tracks: untracked files are
 not seen, so commit new files first.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,17 +47,44 @@ def set_params_args(grid: dict[str, list]) -> list[str]:
     return args
 
 
+def combinations(grid: dict[str, list]) -> list[dict]:
+    """Every point of the grid as {"section.key": value}, in the order of the cartesian product."""
+    return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+
+
+def matrix(grid: dict[str, list]) -> dict:
+    """The GitHub Actions matrix of the grid: one entry per point, with a name fit for an experiment (a git
+    ref) and its `-S key=value` arguments, split on spaces by the workflow."""
+    short = {key: key.rpartition(".")[2] for key in grid}
+    if len(set(short.values())) < len(short):
+        short = {key: key for key in grid}  # two sections share a key name: keep the sections in the name
+    include = []
+    for point in combinations(grid):
+        for key, value in point.items():
+            if re.search(r"\s", str(value)):
+                raise ValueError(f"'{key}' value {str(value)!r} has whitespace, which the workflow cannot pass")
+        name = "-".join(f"{short[key]}{value}" for key, value in point.items())
+        args = " ".join(f"-S {key}={value}" for key, value in point.items())
+        include.append({"name": re.sub(r"[^A-Za-z0-9_-]+", "_", name), "args": args})
+    return {"include": include}
+
+
 @command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=Path, default=Path("sweep.yaml"), help="grid file (default sweep.yaml)")
     parser.add_argument("--jobs", type=int, default=2, help="experiments run at once (default 2)")
+    parser.add_argument("--matrix", action="store_true",
+                        help="print the grid as GitHub Actions matrix JSON on one line and run nothing")
     args = parser.parse_args(argv)
     try:
         grid = load_grid(args.grid)
+        if args.matrix:
+            print(json.dumps(matrix(grid), separators=(",", ":")))
+            return 0
     except ValueError as err:
         return fail(str(err))
-    count = len(list(itertools.product(*grid.values())))
+    count = len(combinations(grid))
     untracked = [line[3:] for line in run("git", "status", "--porcelain").splitlines() if line.startswith("??")]
     if untracked:
         print(f"sweep: warning: queued experiments will not see untracked files: {', '.join(untracked)}",

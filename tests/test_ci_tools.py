@@ -101,6 +101,42 @@ def test_gate_unknown_metric_is_one_line(history, dvc_env):
     assert proc.stderr.startswith("error: metric 'test_lstm_rsme' not found") and proc.stderr.count("\n") == 1
 
 
+def gate_verdicts(stdout: str) -> dict[str, list[str]]:
+    """metric -> [direction, verdict] from the gate's table."""
+    rows = (line.strip("| ").split(" | ") for line in stdout.splitlines()[2:])
+    return {cells[0].partition(":")[2]: cells[4:] for cells in rows}
+
+
+def test_gate_judges_each_metric_in_its_direction(history, dvc_env):
+    path = history / "metrics" / "evaluate.json"
+    metrics = json.loads(path.read_text())
+    metrics["test_lstm_rmse"] *= 1.5
+    metrics["test_lstm_skill"] += 0.1
+    metrics["test_points"] += 1
+    metrics["test_lstm_coverage"] += 0.05  # further from the base's 0.9 or not, it is the workspace's nominal level
+    set_param(history, "evaluate.interval", metrics["test_lstm_coverage"])
+    try:
+        path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        proc = tool(history, dvc_env, "gate", "HEAD", "--all", "--tolerance", "0", check=False)
+        metrics["test_lstm_crps"] = 1.0
+        path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        unknown = tool(history, dvc_env, "gate", "HEAD", "--all", check=False)
+        both = tool(history, dvc_env, "gate", "HEAD", "--all", "--both-ways", "--tolerance", "1e-6", check=False)
+    finally:
+        sh(history, dvc_env, "git", "checkout", "--", "metrics/evaluate.json", "params.yaml")
+    rows = gate_verdicts(proc.stdout)
+    assert rows["test_lstm_rmse"] == ["lower", "FAIL"]
+    assert rows["test_lstm_skill"] == ["higher", "ok"]
+    assert rows["test_points"] == ["info", "-"]
+    assert rows["test_lstm_coverage"] == [f"nearest {metrics['test_lstm_coverage']:g} (base 0.9)", "ok"]
+    assert proc.returncode == 1 and proc.stderr.startswith("gate: 1 of ")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("error: metric 'test_lstm_crps' has no known direction")
+    rows = gate_verdicts(both.stdout)  # --both-ways, as `make check-committed` runs it: any change fails
+    assert rows["test_points"] == rows["test_lstm_crps"] == ["either way", "FAIL"]
+    assert rows["val_lstm_rmse"] == ["either way", "ok"] and both.returncode == 1
+
+
 def test_committed_numbers_check_catches_a_stale_metric(history, dvc_env):
     # What .ci/run does: reproduce the committed params, then every metric must equal the committed one.
     repro(history, dvc_env, "-f")
@@ -122,7 +158,7 @@ def test_compare_table_lists_experiments_sorted_without_hashes(history, dvc_env)
     out = tool(history, dvc_env, "compare").stdout
     header = [c.strip() for c in out.splitlines()[0].strip("|").split("|")]
     for column in ("train.lr", "train.hidden_size", "test_lstm_rmse", "test_persistence_rmse",
-                   "test_seasonal_naive_rmse", "test_lstm_mase"):
+                   "test_seasonal_naive_rmse", "test_linear_rmse", "test_lstm_mase", "test_linear_mase"):
         assert column in header, header
     assert not MD5.search(out) and "Created" not in header and not any(c.startswith("val_") for c in header)
     assert "train.epochs" not in header  # a param no experiment changed

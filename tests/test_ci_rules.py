@@ -1,0 +1,158 @@
+"""The ci tools' rules without dvc: which columns compare keeps, which way the gate judges each metric, the
+sweep workflow's matrix, and the Makefile's repro target."""
+import itertools
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ci.compare import compare_command, kept_metrics
+from ci.direction import EQUAL, HIGHER, INFO, LOWER, NOMINAL, direction, judge
+from ci.gate import Check, table
+from ci.sweep import matrix
+from tests.helpers import ROOT
+
+COMMITTED = [ROOT / "metrics" / "evaluate.json", ROOT / "metrics" / "train" / "metrics.json"]
+NEW_MODELS = ("auto_ets", "auto_arima", "auto_theta")
+
+
+def committed_names() -> set[str]:
+    return {name for path in COMMITTED for name in json.loads(path.read_text())}
+
+
+def test_compare_keeps_the_test_scores_of_every_model_evaluate_scores():
+    names = committed_names() | {"test_lstm_rmse_h2", "test_lstm_coverage_h2", "test_linear_mase_h2"}
+    names |= {f"{split}_{m}_{metric}" for split in ("val", "test") for m in NEW_MODELS for metric in ("rmse", "mase")}
+    models = {n.removeprefix("val_").removesuffix("_rmse") for n in names if re.fullmatch(r"val_\w+_rmse", n)}
+    assert {"lstm", "persistence", "seasonal_naive", "linear", *NEW_MODELS} == models
+    keep = re.compile(kept_metrics())
+    assert {n for n in names if keep.match(n)} == {f"test_{m}_{x}" for m in models for x in ("rmse", "mase")}
+    command = compare_command("mae")
+    assert command[command.index("--keep") + 1] == kept_metrics("mae")
+
+
+@pytest.mark.parametrize("name, rule", [
+    ("test_lstm_rmse", LOWER), ("val_linear_mae", LOWER), ("test_auto_ets_smape", LOWER), ("test_lstm_mase_h3", LOWER),
+    ("train_loss", LOWER), ("best_val_loss", LOWER), ("test_lstm_width", LOWER), ("test_lstm_width_h2", LOWER),
+    ("test_lstm_skill", HIGHER), ("val_lstm_skill", HIGHER),
+    ("test_lstm_coverage", NOMINAL), ("test_lstm_coverage_h12", NOMINAL),
+    ("test_points", INFO), ("val_points", INFO), ("mase_scale", INFO), ("best_epoch", INFO), ("step", INFO),
+])
+def test_direction_of_each_kind_of_metric(name, rule):
+    assert direction(name) == rule
+
+
+def test_every_committed_metric_has_a_direction():
+    assert {name: direction(name) for name in committed_names()}
+
+
+def test_a_metric_of_unknown_direction_is_an_error():
+    with pytest.raises(KeyError, match=r"metric 'test_lstm_crps' has no known direction \(its last word 'crps'"):
+        direction("test_lstm_crps")
+
+
+def test_judge_lower_and_higher():
+    assert judge(LOWER, 10.0, 10.0, 0) and judge(LOWER, 10.0, 4.0, 0) and not judge(LOWER, 10.0, 10.5, 0)
+    assert judge(LOWER, 10.0, 10.5, 0.05) and not judge(LOWER, 10.0, 10.75, 0.05)
+    assert judge(HIGHER, 0.25, 0.5, 0) and not judge(HIGHER, 0.5, 0.25, 0)
+    assert judge(HIGHER, -0.5, -0.5625, 0.125) and not judge(HIGHER, -0.5, -0.625, 0.125)  # tolerance x |base|
+    assert judge(LOWER, None, 1.0, 1.0) is False and judge(HIGHER, 1.0, None, 1.0) is False
+
+
+def test_judge_coverage_by_its_distance_to_each_revisions_nominal_level():
+    half = (0.5, 0.5)
+    assert judge(NOMINAL, 0.25, 0.75, 0, half)                    # as far on the other side
+    assert judge(NOMINAL, 0.25, 0.625, 0, half)                   # nearer, though higher
+    assert not judge(NOMINAL, 0.625, 0.25, 0, half)               # further, though lower
+    assert judge(NOMINAL, 0.5, 0.5625, 0.125, half)               # 0.0625 further, within 0.125 x 0.5
+    assert not judge(NOMINAL, 0.5, 0.625, 0.125, half)
+    assert not judge(NOMINAL, 0.5, 0.5, 0, (0.5, 0.75))           # the workspace aims elsewhere now
+    assert judge(NOMINAL, 0.5, 0.75, 0, (0.5, 0.75))
+
+
+def test_informational_metrics_get_no_verdict_unless_both_ways():
+    assert judge(INFO, 423, 500, 0) is None and judge(INFO, None, 3, 0) is None
+    assert judge(EQUAL, 423, 423, 0) and not judge(EQUAL, 423, 424, 0)
+    assert not judge(EQUAL, 0.25, 0.5, 0) and judge(EQUAL, 1.0, 1.0 + 1e-7, 1e-6)
+
+
+def test_gate_table_says_the_direction_of_each_row():
+    checks = [
+        Check("m.json", "test_lstm_rmse", 1.0, 2.0, LOWER, False),
+        Check("m.json", "test_lstm_skill", 0.25, 0.5, HIGHER, True),
+        Check("m.json", "test_lstm_coverage", 0.875, 0.75, NOMINAL, True),
+        Check("m.json", "test_points", 4.0, 5.0, INFO, None),
+    ]
+    lines = table(checks, 0.02, False, (0.9, 0.8)).splitlines()
+    assert lines[0] == "| metric | base | workspace | change | better | worse by <= 0.02 x |base| |"
+    assert [[c.strip() for c in line.strip("|").split("|")][4:] for line in lines[2:]] == [
+        ["lower", "FAIL"], ["higher", "ok"], ["nearest 0.8 (base 0.9)", "ok"], ["info", "-"]]
+    both = table([Check("m.json", "test_points", 4.0, 5.0, EQUAL, False)], 1e-6, True, (0.9, 0.9))
+    assert both.splitlines()[-1].endswith("| either way | FAIL |")
+
+
+def test_sweep_matrix_is_the_product_of_sweep_yaml():
+    proc = subprocess.run([sys.executable, "-m", "ci.sweep", "--matrix"], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.count("\n") == 1  # one line, as $GITHUB_OUTPUT needs
+    entries = json.loads(proc.stdout)["include"]
+    grid = yaml.safe_load((ROOT / "sweep.yaml").read_text())
+    points = []
+    for entry in entries:
+        words = entry["args"].split()
+        assert words[::2] == ["-S"] * len(grid)
+        points.append({key: yaml.safe_load(value) for key, _, value in (w.partition("=") for w in words[1::2])})
+    assert points == [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    names = [entry["name"] for entry in entries]
+    assert len(set(names)) == len(names) and all(re.fullmatch(r"[A-Za-z0-9_-]+", n) for n in names)
+
+
+def test_sweep_matrix_names_and_errors():
+    entries = matrix({"train.seed": [1, 2], "plot.seed": [0.5]})["include"]
+    assert [e["name"] for e in entries] == ["train_seed1-plot_seed0_5", "train_seed2-plot_seed0_5"]
+    assert entries[0]["args"] == "-S train.seed=1 -S plot.seed=0.5"
+    with pytest.raises(ValueError, match="'ingest.sheet' value 'my sheet' has whitespace"):
+        matrix({"ingest.sheet": ["my sheet"]})
+
+
+def scalars(node) -> list:
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in scalars(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in scalars(value)]
+    return [node]
+
+
+def test_sweep_workflow_takes_its_matrix_from_sweep_yaml():
+    text = (ROOT / ".github" / "workflows" / "sweep.yml").read_text()
+    jobs = yaml.safe_load(text)["jobs"]
+    (job,) = [job for job in jobs.values() if "matrix" in job.get("strategy", {})]
+    spec = job["strategy"]["matrix"]
+    written = spec if isinstance(spec, str) else ""
+    found = re.fullmatch(r"\$\{\{ *fromJSON\(needs\.(\w+)\.outputs\.matrix\) *\}\}", written)
+    assert found, f"the matrix should come from a job's output, not be written out: {spec!r}"
+    assert found[1] in ([job["needs"]] if isinstance(job["needs"], str) else job["needs"])
+    producer = jobs[found[1]]
+    script = "\n".join(step.get("run", "") for step in producer["steps"])
+    assert "python -m ci.sweep --matrix" in script and '>> "$GITHUB_OUTPUT"' in script
+    assert re.fullmatch(r"\$\{\{ *steps\.\w+\.outputs\.matrix *\}\}", producer["outputs"]["matrix"])
+    grid = yaml.safe_load((ROOT / "sweep.yaml").read_text())
+    leaves = scalars(yaml.safe_load(text))
+    for key, values in grid.items():
+        assert f"{key}=" not in text and f"matrix.{key.rpartition('.')[2]}" not in text
+        assert not [v for v in values if v in leaves and not isinstance(v, bool)], (key, values)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_repro_runs_plain_dvc_repro():
+    def dry_run(target: str) -> list[list[str]]:
+        out = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return [shlex.split(line) for line in out.splitlines() if line.startswith("dvc ")]
+
+    assert dry_run("repro") == [["dvc", "repro"]]
+    assert dry_run("check-committed") == [["dvc", "repro", "--force"]]
