@@ -1,12 +1,12 @@
 """The stacked LSTM of lstm_cpu.c: built with the machine's C compiler on first use, called through ctypes.
 
-At the reference size (hidden 8, batch 7, 96 steps, 2 layers) torch's CPU LSTM (oneDNN) spends most of a
-call setting its kernel up; this one does the arithmetic alone, all layers and steps in one call. It runs
-small models only (``applies``): from a hidden size of about 32 on, oneDNN's matrix kernels win.
+At small sizes torch's CPU LSTM (oneDNN) pays a fixed setup cost per call; this one does the arithmetic
+alone, all layers and steps in one call. It runs small models only (``applies``): past MAX_HIDDEN, oneDNN's
+matrix kernels win (docs/performance.md has the measurements).
 
 Each (input size, hidden size) gets its own build, with the sizes as compile-time constants. The shared
 libraries are cached per source, sizes, flags, compiler and CPU, under ``$XDG_CACHE_HOME/lstm-forecast``
-(default ``~/.cache``, else the temporary folder); a build takes about a second. ``$CC`` names the
+(default ``~/.cache``, else the temporary folder). ``$CC`` names the
 compiler (default ``cc``). Where no build works, ``stacked_lstm`` is a user error that says so: running
 torch's LSTM instead would change the results without a word (``train.lstm_kernel: torch`` asks for it).
 """
@@ -30,7 +30,7 @@ from lstm_forecast.errors import ArgumentError, UserError
 SOURCE = Path(__file__).with_name("lstm_cpu.c")
 # -ffp-contract=off: no fused multiply-adds, so the vector width does not change a single result bit.
 FLAGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fPIC", "-shared"]
-# Widest hidden size this kernel runs: at 16 it still trains faster than oneDNN, at 32 it is slower.
+# Widest hidden size this kernel runs: past it oneDNN trains faster (docs/performance.md).
 MAX_HIDDEN = 16
 BUILD_TIMEOUT_S = 120
 _DTYPES = {torch.float32: "f32", torch.float64: "f64"}
@@ -233,5 +233,5 @@ def stacked_lstm(x: torch.Tensor, weights: list[torch.Tensor], num_layers: int) 
     _check_arguments(x, weights, num_layers)
     if torch.is_grad_enabled() and (x.requires_grad or any(w.requires_grad for w in weights)):
         return _StackedLSTM.apply(x, num_layers, *weights)
-    # Without autograd nothing is kept for a backward pass: at 4,096 windows that would be 176 MB a call.
+    # Without autograd nothing is kept for a backward pass: on long series that buffer dominates memory.
     return _forward(x, weights, num_layers, keep=False)[0]

@@ -96,8 +96,8 @@ class LSTMForecaster(nn.Module):
         # Two zero states, not one tensor twice: oneDNN's backward copies the cell state when they share storage.
         h0 = z.new_zeros(lstm.num_layers, z.shape[1], lstm.hidden_size)
         c0 = torch.zeros_like(h0)
-        # The op nn.LSTM.forward calls, without that method's per-call Python checks (a tenth of a batch-7
-        # step on CPU). nn.LSTM keeps _flat_weights, its parameters in this op's order, current through
+        # The op nn.LSTM.forward calls, without that method's per-call Python checks (a measurable share of
+        # a small step on CPU). nn.LSTM keeps _flat_weights, its parameters in this op's order, current through
         # .to() and reassignment (torch is pinned; a test compares this path with nn.LSTM.forward).
         h, _, _ = torch.lstm(z, (h0, c0), lstm._flat_weights, True, lstm.num_layers, lstm.dropout,
                              self.training, False, False)

@@ -11,8 +11,8 @@ class FlatAdam:
     The update is stock ``torch.optim.Adam``'s (no weight decay, no amsgrad) written out as its seven
     elementwise kernels, in the same order and with the same float arithmetic, so the result is bitwise
     the same as ``torch.optim.Adam(model.parameters())`` (a test checks it). Stock Adam issues those
-    kernels once per parameter tensor (twelve here) behind a few hundred microseconds of Python
-    bookkeeping per step; that was a quarter of a batch-7 epoch on CPU.
+    kernels once per parameter tensor (twelve here) behind Python bookkeeping per step, a large share of a
+    small model's step on CPU (docs/performance.md).
     """
 
     def __init__(self, params: torch.Tensor, grads: torch.Tensor, lr: float,

@@ -7,6 +7,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
@@ -43,10 +44,13 @@ class FitSettings:
     batch_size: int = 7
     epochs: int = 100
     seed: int = 42
-    patience: int = 0
-    strategy: str = "recursive"
-    steps_per_epoch: int = 0  # batches per epoch, drawn at random from all training windows; 0: every window once
-    lstm_kernel: str = "c"
+    patience: int = 0  # epochs without validation improvement before stopping; 0: off
+    # recursive: a one-step model rolled forward at forecast time; direct: H outputs at once.
+    strategy: Literal["recursive", "direct"] = "recursive"
+    # Batches per epoch, drawn at random from all training windows; 0: every window once.
+    steps_per_epoch: int = 0
+    # c: lstm_cpu.c's kernel for small models on the CPU (needs a C compiler); torch: torch's LSTM.
+    lstm_kernel: Literal["c", "torch"] = "c"
 
 
 @dataclass

@@ -30,7 +30,8 @@ class IngestParams:
 
     def validate(self) -> None:
         suffix = Path(self.path).suffix.lower()
-        require(suffix in FORMATS, f"ingest.path={self.path!r}: unsupported file type '{suffix}'; use one of {', '.join(FORMATS)}")
+        require(suffix in FORMATS,
+                f"ingest.path={self.path!r}: unsupported file type '{suffix}'; use one of {', '.join(FORMATS)}")
         require(self.start is None or self.start >= 0, f"ingest.start={self.start} should be >= 0")
         require(self.stop is None or self.stop >= 1, f"ingest.stop={self.stop} should be >= 1")
         if self.start is not None and self.stop is not None:

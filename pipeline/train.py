@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import math
 import statistics
@@ -29,22 +28,11 @@ REFERENCE_WINDOWS = 700
 
 
 @dataclass(frozen=True)
-class TrainParams:
-    hidden_size: int = 8
-    num_layers: int = 2
-    dropout: float = 0.0
-    lr: float = 0.006
-    batch_size: int = 7
-    epochs: int = 100
-    seed: int = 42
-    patience: int = 0
+class TrainParams(FitSettings):
+    """The training loop's settings (FitSettings: the model's shape and the optimisation) and where it runs."""
+
     threads: int = 1
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    strategy: Literal["recursive", "direct"] = "recursive"
-    # Batches per epoch, drawn at random from all training windows; 0: every window once.
-    steps_per_epoch: int = 0
-    # c: pipeline/lstm_cpu.c's kernel for small models on the CPU (needs a C compiler); torch: torch's LSTM.
-    lstm_kernel: Literal["c", "torch"] = "c"
 
     def validate(self) -> None:
         require(self.hidden_size >= 1, f"train.hidden_size={self.hidden_size} should be >= 1")
@@ -57,17 +45,12 @@ class TrainParams:
         require(self.threads >= 1, f"train.threads={self.threads} should be >= 1")
         require(self.steps_per_epoch >= 0, f"train.steps_per_epoch={self.steps_per_epoch} should be >= 0 (0: all)")
 
-    def fit_settings(self) -> FitSettings:
-        """The training loop's settings: every param but where it runs (threads, device)."""
-        names = {f.name for f in dataclasses.fields(FitSettings)}
-        return FitSettings(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
-
 
 def train_model(train: Windows, val: Windows, params: TrainParams, device: torch.device) -> TrainResult:
     """``fit``, with the loop's errors reported in terms of this stage's params."""
     try:
         with param_errors("train"):
-            result = fit(train, val, params.fit_settings(), device, lambda kernels: log.info("LSTM kernel: %s", kernels))
+            result = fit(train, val, params, device, lambda kernels: log.info("LSTM kernel: %s", kernels))
     except Diverged as err:
         raise UserError(f"{err}; lower train.lr (now {params.lr:g}); nothing was saved") from None
     if result.stopped_early:

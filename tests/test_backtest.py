@@ -85,7 +85,8 @@ def test_forecasts_never_read_at_or_after_their_origin(strategy, outputs):
     for fn in (lambda v: persistence(v, starts, 4), lambda v: seasonal_naive(v, starts, 4, 12)):
         assert np.array_equal(fn(values)[:3], fn(base)[:3])
     z_model = fit_linear(base, (12, 60), 12, 4, 1.0)
-    assert np.array_equal(linear_forecast(z_model, values, starts, 12)[:3], linear_forecast(z_model, base, starts, 12)[:3])
+    assert np.array_equal(linear_forecast(z_model, values, starts, 12)[:3],
+                          linear_forecast(z_model, base, starts, 12)[:3])
 
 
 def test_recursive_feeds_its_own_forecasts():

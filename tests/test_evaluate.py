@@ -81,7 +81,8 @@ def test_multi_step_horizon_reports_every_step(tiny_project, strategy):
         persistence_mae = np.mean(np.abs(series[starts + h - 1] - series[starts - 1]))
         assert results[f"test_persistence_mae_h{h}"] == pytest.approx(persistence_mae)
         # Coverage is a count of the 23 test origins whose step-h interval holds the actual value.
-        assert results[f"test_lstm_coverage_h{h}"] * 23 == pytest.approx(round(results[f"test_lstm_coverage_h{h}"] * 23))
+        covered = results[f"test_lstm_coverage_h{h}"] * 23
+        assert covered == pytest.approx(round(covered))
     coverage = [results[f"test_lstm_coverage_h{h}"] for h in (1, 2, 3)]
     assert results["test_lstm_coverage"] == pytest.approx(np.mean(coverage))
     table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")

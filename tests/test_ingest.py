@@ -61,7 +61,8 @@ def test_non_numeric_cell_names_its_row():
 
 def test_gaps_are_an_error_by_default():
     frame = pd.DataFrame({"y": [1.0, np.nan, 3.0, np.nan]})
-    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 2 empty cells \(rows 3, 5\); 'interpolate' or 'drop' accepts them$"):
+    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 2 empty cells \(rows 3, 5\); "
+                                        r"'interpolate' or 'drop' accepts them$"):
         ingest(frame, params())
 
 
@@ -239,7 +240,8 @@ def test_numbers_stored_as_text_are_read_when_unambiguous(in_tmp):
 def test_runs_of_empty_cells_under_each_missing_policy(in_tmp):
     (in_tmp / "s.csv").write_text("y\n\n\n3\n4\n\n\n\n8\n\n")
     frame = read_table(str(in_tmp / "s.csv"), None)
-    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 6 empty cells \(rows 2, 3, 6, 7, 8, \.\.\.\); "):
+    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 6 empty cells "
+                                        r"\(rows 2, 3, 6, 7, 8, \.\.\.\); "):
         ingest(frame, IngestParams(path="s.csv"))
     filled = ingest(frame, IngestParams(path="s.csv", missing="interpolate"))["value"].tolist()
     assert filled == [3.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0]  # ends take the nearest value

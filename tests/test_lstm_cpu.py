@@ -239,7 +239,8 @@ def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, c
     assert train_main(stage_argv("train")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("error: train.lstm_kernel='c': lstm_cpu.c (the small-LSTM kernel) could not be built and loaded")
+    assert err.startswith("error: train.lstm_kernel='c': lstm_cpu.c (the small-LSTM kernel) could not be built and "
+                          "loaded")
     assert not (tiny_project / "models").exists() and not (tiny_project / "metrics").exists()
 
 

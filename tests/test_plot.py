@@ -1,6 +1,8 @@
 import matplotlib.image
 import numpy as np
+import pandas as pd
 
+from lstm_forecast.figures import VAL_LOSS_LABEL, loss_figure
 from pipeline.plot import main
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
@@ -21,3 +23,12 @@ def test_plot_params_are_validated(tiny_project, capsys):
     assert main(stage_argv("plot")) == 2
     assert "error: plot.dpi=0 should be between 10 and 1200" in capsys.readouterr().err
     assert (tiny_project / "metrics" / "figures" / "forecast.png").read_bytes() == before
+
+
+def test_the_loss_figure_names_what_validation_scores():
+    # Validation scores the H-step forecasts from each origin (changes, when differencing), not one step.
+    curves = pd.DataFrame({"step": [0, 1, 2], "train_loss": [1.0, 0.5, 0.4], "val_loss": [1.2, 0.7, 0.8]})
+    fig = loss_figure(curves, 2, (6.0, 3.0))
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["train (training objective)", VAL_LOSS_LABEL, "kept: epoch 2"]
+    assert "H-step" in VAL_LOSS_LABEL and "one-step" not in VAL_LOSS_LABEL
