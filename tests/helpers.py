@@ -1,6 +1,7 @@
 """Helpers the tests share: small inputs, running stages in-process, and scratch git + DVC repositories."""
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
 import shlex
@@ -66,12 +67,18 @@ def sh(cwd, env, *args, check=True) -> subprocess.CompletedProcess:
     return proc
 
 
+# The project's code folders: the stages, the library they share, the CI tools.
+PACKAGES = ("pipeline", "lstm_forecast", "ci")
+
+
 def make_repo(repo: Path, env: dict, params: dict) -> Path:
-    """A committed git + DVC repository holding this project's pipeline, ci tools, dvc.yaml, a 240-point
+    """A committed git + DVC repository holding this project's code folders, dvc.yaml, .gitignore, a 240-point
     series as ``series.csv`` and ``params`` (not yet reproduced)."""
-    for package in ("pipeline", "lstm_forecast", "ci"):
+    for package in PACKAGES:
         shutil.copytree(ROOT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
+    # .gitignore keeps the stages' __pycache__ out of commits and `git status`.
+    for name in ("dvc.yaml", ".gitignore"):
+        shutil.copy(ROOT / name, repo / name)
     sine_series().to_csv(repo / "series.csv", index=False)
     write_params(repo / "params.yaml", params)
     sh(repo, env, "git", "init", "-q")
@@ -85,10 +92,33 @@ def commit(repo: Path, env: dict, message: str) -> None:
     sh(repo, env, "git", "commit", "-qm", message, check=False)  # nothing to commit is fine
 
 
-def repro(repo: Path, env: dict, *extra: str) -> list[str]:
-    """Run `dvc repro` without the run cache; return the stages that ran, in order."""
-    out = sh(repo, env, "dvc", "repro", "--no-run-cache", *extra).stdout
+def repro(repo: Path, env: dict, *extra: str, run_cache: bool = False) -> list[str]:
+    """Run `dvc repro` (without the run cache unless asked); return the stages that ran, in order."""
+    flags = () if run_cache else ("--no-run-cache",)
+    out = sh(repo, env, "dvc", "repro", *flags, *extra).stdout
     return re.findall(r"Running stage '(\w+)'", out)
+
+
+def git_status(repo: Path, env: dict) -> str:
+    return sh(repo, env, "git", "status", "--porcelain", "--untracked-files=all").stdout
+
+
+def declared_outputs(repo: Path) -> list[str]:
+    """Every path dvc.yaml's stages write: their outs, metrics and plots."""
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    entries = [e for stage in stages.values() for kind in ("outs", "metrics", "plots") for e in stage.get(kind, [])]
+    return [e if isinstance(e, str) else next(iter(e)) for e in entries]
+
+
+def output_hashes(repo: Path) -> dict[str, str]:
+    """sha256 of every file under every declared output, keyed by its path relative to ``repo``."""
+    hashes = {}
+    for out in declared_outputs(repo):
+        path = repo / out
+        assert path.exists(), f"{out}: declared in dvc.yaml but not written"
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        hashes.update({p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
+    return hashes
 
 
 def set_param(repo: Path, key: str, value) -> None:

@@ -1,18 +1,28 @@
 """End to end: the real `dvc` and `git` in a temporary repository, on a shortened config."""
 import json
+import shutil
 
 import pytest
 
-from tests.helpers import SMALL_PARAMS, STAGES, commit, make_repo, repro, set_param, sh
+from tests.helpers import (SMALL_PARAMS, STAGES, commit, git_status, make_repo, output_hashes, repro, set_param,
+                           sh)
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory, dvc_env):
-    """A git + DVC repository with the pipeline, a 240-point series and a 3-epoch config, reproduced once."""
-    repo = make_repo(tmp_path_factory.mktemp("project"), dvc_env, SMALL_PARAMS)
+@pytest.fixture(scope="session")
+def committed(tmp_path_factory, dvc_env):
+    """A git + DVC repository with the pipeline, a 240-point series and a 3-epoch config, reproduced once and
+    committed (dvc.lock and the outputs git tracks). Built once; tests work on copies (the `repo` fixture)."""
+    repo = make_repo(tmp_path_factory.mktemp("template") / "repo", dvc_env, SMALL_PARAMS)
     assert repro(repo, dvc_env) == list(STAGES)
     commit(repo, dvc_env, "first run")
+    assert git_status(repo, dvc_env) == ""
     return repo
+
+
+@pytest.fixture
+def repo(committed, tmp_path):
+    """A fresh copy of the committed repository (.git, .dvc and its cache included), clean and up to date."""
+    return shutil.copytree(committed, tmp_path / "repo")
 
 
 def test_nothing_to_do_after_a_run(repo, dvc_env):
@@ -38,17 +48,36 @@ def test_a_param_reruns_only_the_stages_that_read_it(repo, dvc_env, key, value, 
     assert repro(repo, dvc_env) == []
 
 
-def test_forced_reruns_give_byte_identical_metrics(repo, dvc_env):
-    repro(repo, dvc_env, "-f")
-    first = (repo / "metrics" / "evaluate.json").read_bytes()
+def test_forced_reruns_give_byte_identical_outputs(repo, dvc_env):
     assert repro(repo, dvc_env, "-f") == list(STAGES)
-    assert (repo / "metrics" / "evaluate.json").read_bytes() == first
-    assert json.loads(first)["test_points"] > 0
+    first = output_hashes(repo)
+    assert {"data/series.parquet", "models/model.pt", "metrics/evaluate.json", "metrics/figures/loss.png",
+            "metrics/train/metrics.json"} <= set(first)
+    assert repro(repo, dvc_env, "-f") == list(STAGES)
+    second = output_hashes(repo)
+    assert sorted(second) == sorted(first)
+    assert [path for path in first if second[path] != first[path]] == []
+
+
+def test_a_fresh_clone_reproduces_the_committed_lock(committed, tmp_path, dvc_env):
+    """What `make repro` does in a fresh clone: there is no DVC remote, so the cached outputs (data/, models/)
+    are rebuilt; they must hash to what dvc.lock records, leaving the clone clean and up to date."""
+    clone = tmp_path / "clone"
+    sh(tmp_path, dvc_env, "git", "clone", "-q", str(committed), str(clone))
+    assert not (clone / "models" / "model.pt").exists()
+    ran = repro(clone, dvc_env, run_cache=True)
+    assert git_status(clone, dvc_env) == ""
+    assert json.loads(sh(clone, dvc_env, "dvc", "status", "--json").stdout) == {}
+    # The stages whose outputs are missing rerun; those reading only their (identical) outputs do not.
+    assert ran == ["ingest", "normalize", "window", "train"]
+    forced = repro(clone, dvc_env, "-f", run_cache=True)
+    assert git_status(clone, dvc_env) == ""
+    assert json.loads(sh(clone, dvc_env, "dvc", "status", "--json").stdout) == {}
+    assert forced == list(STAGES)
 
 
 def test_experiments_metrics_and_plots_work(repo, dvc_env):
     env = dvc_env
-    commit(repo, env, "baseline")
     sh(repo, env, "dvc", "exp", "run", "-n", "faster", "-S", "train.lr=0.05")
     shown = json.loads(sh(repo, env, "dvc", "exp", "show", "--json").stdout)
     runs = [exp for rev in shown for exp in (rev.get("experiments") or [])]
