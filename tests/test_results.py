@@ -17,7 +17,7 @@ PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 # The shipped series, read without the pipeline's code: the scores below are recomputed independently.
 SERIES = pd.read_excel(ROOT / PARAMS["ingest"]["path"], sheet_name=PARAMS["ingest"]["sheet"])[
     PARAMS["ingest"]["column"]].to_numpy(dtype=np.float64)
-TEST_ORIGINS = PREDICTIONS.loc[PREDICTIONS["split"] == "test", "t"].to_numpy()
+TEST_ORIGINS = PREDICTIONS.loc[PREDICTIONS["split"] == "test", "origin"].to_numpy()
 
 
 def test_interval_covers_about_ninety_percent_of_the_test_span():
@@ -28,7 +28,7 @@ def test_every_test_month_is_an_origin():
     t = TEST_ORIGINS
     assert RESULTS["test_points"] == len(t) == 423  # every test month is an origin at the default stride 1
     assert (np.diff(t) == 1).all() and t[-1] == len(SERIES) - 1
-    assert PREDICTIONS["actual"].to_numpy() == pytest.approx(SERIES[PREDICTIONS["t"]], abs=1e-6)
+    assert PREDICTIONS["actual"].to_numpy() == pytest.approx(SERIES[PREDICTIONS["origin"]], abs=1e-6)
 
 
 def linear_forecasts(t: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ def linear_forecasts(t: np.ndarray) -> np.ndarray:
     first validation origin), forecasting ``SERIES[t]`` from the ``time_step`` values before it."""
     time_step, alpha = PARAMS["window"]["time_step"], PARAMS["evaluate"]["ridge_alpha"]
     assert PARAMS["normalize"]["method"] == "zscore" and not PARAMS["normalize"]["difference"]
-    train_end = PREDICTIONS.loc[PREDICTIONS["split"] == "val", "t"].min()
+    train_end = PREDICTIONS.loc[PREDICTIONS["split"] == "val", "origin"].min()
     mean, std = SERIES[:train_end].mean(), SERIES[:train_end].std()
     z = (SERIES - mean) / std
     rows = sliding_window_view(z, time_step + 1)[: train_end - time_step]  # targets z[time_step : train_end]
@@ -45,7 +45,7 @@ def linear_forecasts(t: np.ndarray) -> np.ndarray:
 
 
 FORECASTS = {  # each model's one-step forecasts of SERIES[t], t the test origins
-    "lstm": lambda t: PREDICTIONS.set_index("t").loc[t, "predicted"].to_numpy(),
+    "lstm": lambda t: PREDICTIONS.set_index("origin").loc[t, "predicted"].to_numpy(),
     "persistence": lambda t: SERIES[t - 1],
     "seasonal_naive": lambda t: SERIES[t - PARAMS["evaluate"]["season"]],
     "linear": linear_forecasts,
