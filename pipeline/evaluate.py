@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import torch
 
 from lstm_forecast import metrics
-from lstm_forecast.artifacts import Normalization, WindowIndex
+from lstm_forecast.artifacts import CheckpointMeta, Normalization, WindowIndex
 from lstm_forecast.backtest import SCORED_SPLITS, backtest
 from lstm_forecast.checkpoint import load_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.network import resolve_device
+from lstm_forecast.network import LSTMForecaster, resolve_device
 from lstm_forecast.params import load_section, require
 from lstm_forecast.scoring import score_splits, tables
 
@@ -45,6 +44,28 @@ class EvaluateParams:
         require(self.ridge_alpha >= 0, f"evaluate.ridge_alpha={self.ridge_alpha} should be >= 0")
 
 
+def load_model(model_path: Path, windows_path: Path, index: WindowIndex) -> tuple[LSTMForecaster, CheckpointMeta]:
+    """The checkpoint's model, which must have been trained on the windows ``index`` describes."""
+    model, meta = load_checkpoint(model_path)
+    trained, wanted = meta.windows_shape(), (index.time_step, index.target, index.horizon)
+    if trained != wanted:
+        raise UserError(
+            f"{model_path} was trained on windows of (time_step, target, horizon) = {trained} but {windows_path} "
+            f"has {wanted}; rerun train (dvc repro)"
+        )
+    return model, meta
+
+
+def log_summary(results: dict[str, float], models: list[str], interval: float) -> None:
+    for split in SCORED_SPLITS:
+        log.info("%s RMSE (mean over steps): %s; LSTM skill vs persistence %.3f", split,
+                 ", ".join(f"{m} {results[f'{split}_{m}_rmse']:.3f}" for m in models), results[f"{split}_lstm_skill"])
+    log.info("test winners: %s", ", ".join(
+        f"{metric} {min(models, key=lambda m: results[f'test_{m}_{metric}'])}" for metric in metrics.METRICS))
+    log.info("%.0f%% interval on test: coverage %.3f, mean width %.2f", 100 * interval,
+             results["test_lstm_coverage"], results["test_lstm_width"])
+
+
 def run(
     params: EvaluateParams, scaled_path: Path, stats_path: Path, windows_path: Path, model_path: Path,
     metrics_out: Path, predictions_out: Path, horizon_out: Path,
@@ -54,19 +75,13 @@ def run(
         device = resolve_device(params.device)
     frame = read_parquet(scaled_path)
     norm, index = Normalization.read(stats_path), WindowIndex.read(windows_path)
-    model, meta = load_checkpoint(model_path)
-    trained, wanted = meta.windows_shape(), (index.time_step, index.target, index.horizon)
-    if trained != wanted:
-        raise UserError(
-            f"{model_path} was trained on windows of (time_step, target, horizon) = {trained} but {windows_path} "
-            f"has {wanted}; rerun train (dvc repro)"
-        )
+    model, meta = load_model(model_path, windows_path, index)
     log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])  # load_checkpoint returns it in eval mode
     values = frame["value"].to_numpy(dtype=np.float64)
     train_lo, train_hi = norm.splits["train"]
     scale = metrics.naive_scale(values[train_lo:train_hi])  # MASE's denominator: training span only
     started = time.perf_counter()
-    with param_errors("evaluate", {"window": "interval_window"}):
+    with param_errors("evaluate", {"window": "interval_window", "lstm_kernel": "train.lstm_kernel"}):
         runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, meta.strategy,
                         season=params.season, stride=params.stride, interval_window=params.interval_window,
                         ridge_alpha=params.ridge_alpha, scale=scale, device=device)
@@ -80,15 +95,7 @@ def run(
     write_json(metrics_out, results)  # keys sorted on writing
     write_csv(predictions_out, predictions)
     write_csv(horizon_out, by_step)
-    for split in SCORED_SPLITS:
-        log.info("%s RMSE (mean over steps): %s; LSTM skill vs persistence %.3f", split,
-                 ", ".join(f"{m} {results[f'{split}_{m}_rmse']:.3f}" for m in runs[split]["forecasts"]),
-                 results[f"{split}_lstm_skill"])
-    models = list(runs["test"]["forecasts"])
-    log.info("test winners: %s", ", ".join(
-        f"{metric} {min(models, key=lambda m: results[f'test_{m}_{metric}'])}" for metric in metrics.METRICS))
-    log.info("%.0f%% interval on test: coverage %.3f, mean width %.2f", 100 * params.interval,
-             results["test_lstm_coverage"], results["test_lstm_width"])
+    log_summary(results, list(runs["test"]["forecasts"]), params.interval)
 
 
 @stage_main
