@@ -1,5 +1,5 @@
-"""What one stage hands to the next, one typed definition each: the scaler and split bounds (normalize), the
-window index (window) and the checkpoint's metadata (train).
+"""What one stage hands to the next, one typed definition each: what ingest found out about the series, the
+scaler and split bounds (normalize), the window index (window) and the checkpoint's metadata (train).
 
 Each is written with its layout version; a file from another layout is the user's to regenerate (one line
 naming the file and ``dvc repro``), never read by guesswork.
@@ -32,6 +32,31 @@ def _check_layout(obj: Any, source: str) -> dict[str, Any]:
 
 def _spans(obj: dict[str, Any]) -> dict[str, Span]:
     return {name: (int(obj[name][0]), int(obj[name][1])) for name in SPLITS}
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """ingest's record of the series it wrote: the columns it used, its calendar (a pandas frequency alias,
+    or a step for a numeric time column; neither without a time column or with ``freq: none``) and its length."""
+
+    column: str
+    time_column: str | None
+    freq: str | None
+    step: float | None
+    rows: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layout": LAYOUT, "column": self.column, "time_column": self.time_column, "freq": self.freq,
+                "step": self.step, "rows": self.rows}
+
+    @classmethod
+    def from_json(cls, obj: Any, source: str = "series.json") -> SeriesInfo:
+        obj = _check_layout(obj, source)
+        return cls(str(obj["column"]), obj["time_column"], obj["freq"], obj["step"], int(obj["rows"]))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> SeriesInfo:
+        return cls.from_json(read_json(path), str(path))
 
 
 @dataclass(frozen=True)

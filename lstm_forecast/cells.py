@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from lstm_forecast.errors import UserError
+from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.params import NUMBER
 
 # Grouped with thousands separators. The comma convention: 1,234.5 or 1,234,567.
@@ -60,20 +60,24 @@ def _not_a_number(cell: object) -> str | None:
     return f"{cell!r} is not a number"
 
 
-def to_numbers(raw: pd.Series, name: str, row_offset: int) -> np.ndarray:
+def to_numbers(raw: pd.Series, name: str, row_offset: int, decimal: str | None = None,
+               likely: str | None = None) -> np.ndarray:
     """Convert a column to float64 (empty cells become NaN). ``row_offset`` is the row number of the
-    column's first cell, so that errors name the row a spreadsheet shows."""
+    column's first cell, so that errors name the row a spreadsheet shows. ``decimal`` ('.' or ','), when
+    given, settles how numbers stored as text read; None: the column's cells settle it, and where they do
+    not, the ``likely`` decimal mark does (a ';'-separated file writes decimals with a comma)."""
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.to_numpy(dtype=np.float64, na_value=np.nan)  # the common case: no cell to look at
     else:
-        values = _cells_to_numbers(raw.to_numpy(dtype=object), name, row_offset)
+        values = _cells_to_numbers(raw.to_numpy(dtype=object), name, row_offset, decimal, likely)
     if np.isinf(values).any():
         i = int(np.flatnonzero(np.isinf(values))[0])
         raise UserError(f"column {name!r} row {i + row_offset}: infinite value")
     return values
 
 
-def _cells_to_numbers(cells: np.ndarray, name: str, row_offset: int) -> np.ndarray:
+def _cells_to_numbers(cells: np.ndarray, name: str, row_offset: int, decimal: str | None,
+                      likely: str | None) -> np.ndarray:
     problems = [(i, why) for i, cell in enumerate(cells) if (why := _not_a_number(cell)) is not None]
     if problems:
         i, why = problems[0]
@@ -87,15 +91,23 @@ def _cells_to_numbers(cells: np.ndarray, name: str, row_offset: int) -> np.ndarr
                 text_cells[i] = (cell, text_readings(cell))
         elif cell is not None and cell is not pd.NA and cell is not pd.NaT:
             values[i] = float(cell)
-    _read_text_cells(values, text_cells, name, row_offset)
+    _read_text_cells(values, text_cells, name, row_offset, decimal, likely)
     return values
 
 
 def _read_text_cells(values: np.ndarray, cells: dict[int, tuple[str, dict[str, float]]], name: str,
-                     row_offset: int) -> None:
+                     row_offset: int, decimal: str | None, likely: str | None) -> None:
     """Fill in numbers stored as text. A cell such as 1,234 reads two ways; the column's other cells decide
     which separator convention it uses, and if they do not (or disagree), that is the user's call. A plain
     dot decimal such as 1.234 is read as such unless the column writes its decimals with a comma."""
+    if decimal is not None:
+        convention = COMMA_DECIMAL if decimal == "," else COMMA_THOUSANDS
+        for i, (text, readings) in cells.items():
+            if convention not in readings and "" not in readings:
+                raise ArgumentError("decimal", decimal, f"column {name!r} row {i + row_offset}: {text!r} does not read "
+                                    "as a number with this decimal mark")
+            values[i] = readings.get(convention, readings.get(""))
+        return
     settled = {i: next(iter(r)) for i, (_, r) in cells.items() if len(r) == 1}
     conventions = {c for c in settled.values() if c}
     if len(conventions) > 1:
@@ -105,7 +117,7 @@ def _read_text_cells(values: np.ndarray, cells: dict[int, tuple[str, dict[str, f
             f"column {name!r} mixes separator conventions: row {row_a + row_offset} uses a {a}, "
             f"row {row_b + row_offset} a {b}; write the numbers one way"
         )
-    convention = next(iter(conventions), None)
+    convention = next(iter(conventions), {",": COMMA_DECIMAL, ".": COMMA_THOUSANDS}.get(likely))
     for i, (text, readings) in cells.items():
         if len(readings) == 1:
             values[i] = next(iter(readings.values()))
@@ -115,7 +127,7 @@ def _read_text_cells(values: np.ndarray, cells: dict[int, tuple[str, dict[str, f
             values[i] = readings[""]
         else:
             options = " or ".join(f"{v:g} ({c})" for c, v in readings.items())
-            raise UserError(
-                f"column {name!r} row {i + row_offset}: {text!r} is ambiguous, {options}; write it as "
-                + " or as ".join(f"{v:g}" for v in readings.values())
+            raise ArgumentError(
+                "decimal", decimal, f"column {name!r} row {i + row_offset}: {text!r} is ambiguous, {options}; write it "
+                "as " + " or as ".join(f"{v:g}" for v in readings.values()) + ", or name the decimal mark, '.' or ','"
             )

@@ -1,23 +1,39 @@
-"""Reading a series from a table as people keep them: .xlsx workbooks, CSV and Parquet files."""
+"""Reading a table as people export them: .xlsx workbooks (formulas and all), CSV files in any common
+dialect (separator, decimal comma), Parquet files."""
 from __future__ import annotations
 
+import csv
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from lstm_forecast.cells import to_numbers
 from lstm_forecast.errors import ArgumentError, UserError
 
 FORMATS = (".xlsx", ".csv", ".parquet")
-TIME_NAMES = ("date", "time", "datetime", "timestamp", "month")
-# A spreadsheet's first data row is row 2 (row 1 holds the headers); a CSV's is line 2.
-FIRST_DATA_ROW = 2
+SEPARATORS = (",", ";", "\t", "|")
+# Bytes of a CSV file read to detect its separator.
+SNIFF_BYTES = 64 * 1024
 
 
-def read_table(path: str, sheet: str | None) -> pd.DataFrame:
-    """Read the whole table at ``path`` by its extension; for a workbook, ``sheet`` (default: the first)."""
+@dataclass
+class Table:
+    """A file's table, with what reading it found out: the header's row number (the first data row is the
+    next one), the CSV separator used, and per column any formulas that have no stored value
+    ({column: (count, first row number, first formula)})."""
+
+    frame: pd.DataFrame
+    header_row: int = 1
+    sep: str | None = None
+    formulas: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+
+
+def read_table(path: str, sheet: str | None, header_row: int = 1, sep: str | None = None,
+               decimal: str | None = None) -> Table:
+    """Read the whole table at ``path`` by its extension; for a workbook, ``sheet`` (default: the first).
+    ``header_row`` is the 1-based row (line) of the headers; ``sep`` the CSV separator (None: detected);
+    ``decimal`` the CSV decimal mark (None: numbers stored as text are settled column by column)."""
     p = Path(path)
     if not p.is_file():
         raise ArgumentError("path", path, "file not found")
@@ -26,11 +42,10 @@ def read_table(path: str, sheet: str | None) -> pd.DataFrame:
     suffix = p.suffix.lower()
     try:
         if suffix == ".xlsx":
-            return _read_workbook(p, sheet)
+            return _read_workbook(p, sheet, header_row)
         if suffix == ".csv":
-            # A blank line is an empty cell, and keeping it keeps row numbers in messages true.
-            return pd.read_csv(p, skip_blank_lines=False)
-        return pd.read_parquet(p, engine="pyarrow")
+            return _read_csv(p, header_row, sep, decimal)
+        return Table(pd.read_parquet(p, engine="pyarrow"))
     except ArgumentError:
         raise  # already says what is wrong with the file; a ValueError, so caught before the next line
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as err:
@@ -44,7 +59,50 @@ OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 DAMAGED_WORKBOOK = (zipfile.BadZipFile, KeyError, EOFError, OSError, SyntaxError, ValueError)
 
 
-def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
+def _sample_lines(path: Path, header_row: int) -> list[str]:
+    """The first lines of a CSV file from its header on (the last one left out if the sample cut it)."""
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
+        sample = f.read(SNIFF_BYTES)
+    lines = sample.splitlines()[header_row - 1 :]
+    if len(sample) == SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]
+    return lines[:200]
+
+
+def detect_separator(lines: list[str]) -> str:
+    """The CSV separator: the one of SEPARATORS that splits the lines into the same number of fields; a
+    comma where none does (a one-column file)."""
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters="".join(SEPARATORS)).delimiter
+    except csv.Error:
+        return ","
+
+
+def check_header(lines: list[str], sep: str, header_row: int) -> None:
+    """A data line with more fields than the header means the header is not where ``header_row`` says
+    (a title above it); pandas would silently make index columns of the extra fields."""
+    rows = list(csv.reader(lines, delimiter=sep))
+    if not rows:
+        return
+    wider = [(i, len(r)) for i, r in enumerate(rows[1:], start=1) if len(r) > len(rows[0])]
+    if wider:
+        i, fields = wider[0]
+        raise ArgumentError("header_row", header_row, f"line {header_row + i} has {fields} fields ({sep!r} "
+                            f"separated) but the header line {header_row} has {len(rows[0])}; a title above the "
+                            "column names? name the line that holds them")
+
+
+def _read_csv(path: Path, header_row: int, sep: str | None, decimal: str | None) -> Table:
+    lines = _sample_lines(path, header_row)
+    sep = sep or detect_separator(lines)
+    check_header(lines, sep, header_row)
+    numbers = {"decimal": ",", "thousands": "."} if decimal == "," else {}
+    # A blank line is an empty cell, and keeping it keeps row numbers in messages true.
+    frame = pd.read_csv(path, sep=sep, skiprows=header_row - 1, skip_blank_lines=False, index_col=False, **numbers)
+    return Table(frame, header_row, sep)
+
+
+def _read_workbook(path: Path, sheet: str | None, header_row: int) -> Table:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -71,86 +129,30 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
         raise ArgumentError("path", str(path), f"sheet {sheet!r} is corrupted ({type(err).__name__}: {err})") from None
     finally:
         book.close()
-    if not rows:
-        raise UserError(f"'{path}' sheet {sheet!r} is empty")
-    header, body = rows[0], rows[1:]
+    if len(rows) < header_row:
+        raise UserError(f"'{path}' sheet {sheet!r} has {len(rows)} rows, none at the header row {header_row}")
+    header, body = rows[header_row - 1], rows[header_row:]
     columns = [str(h) if h is not None else f"column {i + 1}" for i, h in enumerate(header)]
-    return pd.DataFrame(body, columns=columns)
+    frame = pd.DataFrame(body, columns=columns)
+    formulas = _formulas_without_values(path, sheet, header_row, frame) if frame.isna().to_numpy().any() else {}
+    return Table(frame, header_row, formulas=formulas)
 
 
-def find_time_column(frame: pd.DataFrame, time_column: str | None) -> str | None:
-    """The column carried along as time stamps: ``time_column`` if given, else a date-typed or date-named one."""
-    if time_column is not None:
-        if time_column not in frame.columns:
-            raise ArgumentError("time_column", time_column, f"not found; columns: {', '.join(map(str, frame.columns))}")
-        return time_column
-    for name in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[name]):
-            return name
-    for name in frame.columns:
-        if str(name).strip().lower() in TIME_NAMES:
-            return name
-    return None
+def _formulas_without_values(path: Path, sheet: str, header_row: int,
+                             frame: pd.DataFrame) -> dict[str, tuple[int, int, str]]:
+    """Cells that read as empty because they hold a formula whose value was never stored (a workbook written
+    by a program that does not compute formulas): {column: (count, first row number, first formula)}."""
+    import openpyxl
 
-
-def find_value_column(frame: pd.DataFrame, column: str | None, time_col: str | None) -> str:
-    """The series column: ``column`` if given, else the single numeric column besides time."""
-    names = [c for c in frame.columns if c != time_col]
-    if column is not None:
-        if column not in frame.columns:
-            raise ArgumentError("column", column, f"not found; columns: {', '.join(map(str, frame.columns))}")
-        return column
-    numeric = [c for c in names if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
-    if len(numeric) == 1:
-        return numeric[0]
-    if not numeric and len(names) == 1:
-        return names[0]  # a lone column with a few bad cells: parse it and report those cells
-    if not numeric:
-        raise ArgumentError("column", None, f"no numeric column found; name one of: {', '.join(map(str, names))}")
-    raise ArgumentError("column", None, f"several numeric columns ({', '.join(map(str, numeric))}); name one of them")
-
-
-def handle_missing(values: np.ndarray, policy: str, name: str, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the ``policy`` for empty cells: the values left and their positions (all of them unless ``drop``)."""
-    gaps = np.flatnonzero(np.isnan(values))
-    keep = np.arange(len(values))
-    if len(gaps) == 0:
-        return values, keep
-    if policy == "error":
-        rows = ", ".join(str(i + row_offset) for i in gaps[:5]) + (", ..." if len(gaps) > 5 else "")
-        raise ArgumentError("missing", policy, f"column {name!r} has {len(gaps)} empty cells (rows {rows}); "
-                            "'interpolate' or 'drop' accepts them")
-    if len(gaps) == len(values):
-        raise UserError(f"column {name!r} has no values")
-    if policy == "interpolate":
-        # Linear between neighbours; a gap at either end takes the nearest observed value.
-        filled = pd.Series(values).interpolate(method="linear", limit_direction="both").to_numpy()
-        return filled, keep
-    kept = keep[~np.isnan(values)]
-    return values[kept], kept
-
-
-def select_series(frame: pd.DataFrame, *, column: str | None, time_column: str | None, start: int | None,
-                  stop: int | None, missing: str) -> pd.DataFrame:
-    """Select, slice and clean the series: returns columns ``time`` (when present) and ``value``."""
-    time_col = find_time_column(frame, time_column)
-    value_col = find_value_column(frame, column, time_col)
-    start = start or 0
-    sliced = frame.iloc[start:stop]
-    row_offset = FIRST_DATA_ROW + start
-    values = to_numbers(sliced[value_col].reset_index(drop=True), str(value_col), row_offset)
-    values, keep = handle_missing(values, missing, str(value_col), row_offset)
-    out = pd.DataFrame({"value": values})
-    if time_col is not None:
-        stamps = sliced[time_col].reset_index(drop=True).iloc[keep].reset_index(drop=True)
-        out.insert(0, "time", _as_time(stamps))
-    return out
-
-
-def _as_time(stamps: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(stamps):
-        return stamps
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
-        return pd.to_datetime(stamps.astype(str), format="mixed")
-    except (ValueError, TypeError):
-        return stamps.astype(str)  # labels we cannot parse are still worth carrying for the plot
+        found: dict[str, tuple[int, int, str]] = {}
+        for r, row in enumerate(book[sheet].iter_rows(min_row=header_row + 1, values_only=True)):
+            for c, cell in enumerate(row[: len(frame.columns)]):
+                if isinstance(cell, str) and cell.startswith("=") and pd.isna(frame.iat[r, c]):
+                    name = frame.columns[c]
+                    count, first, formula = found.get(name, (0, header_row + 1 + r, cell))
+                    found[name] = (count + 1, first, formula)
+        return found
+    finally:
+        book.close()

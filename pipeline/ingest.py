@@ -10,10 +10,14 @@ from typing import Literal
 
 import pandas as pd
 
+from pandas.tseries.frequencies import to_offset
+
+from lstm_forecast.artifacts import SeriesInfo
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.files import check_outputs, write_parquet
+from lstm_forecast.files import check_outputs, write_json, write_parquet
 from lstm_forecast.params import load_section, require
-from lstm_forecast.reading import FORMATS, read_table, select_series
+from lstm_forecast.reading import FORMATS, Table, read_table
+from lstm_forecast.series import select_series
 
 log = logging.getLogger("ingest")
 
@@ -27,6 +31,11 @@ class IngestParams:
     start: int | None = None
     stop: int | None = None
     missing: Literal["error", "interpolate", "drop"] = "error"
+    sort: bool = False
+    freq: str = "auto"
+    sep: str | None = None
+    decimal: Literal[".", ","] | None = None
+    header_row: int = 1
 
     def validate(self) -> None:
         suffix = Path(self.path).suffix.lower()
@@ -36,25 +45,40 @@ class IngestParams:
         require(self.stop is None or self.stop >= 1, f"ingest.stop={self.stop} should be >= 1")
         if self.start is not None and self.stop is not None:
             require(self.start < self.stop, f"ingest.start={self.start} should be smaller than ingest.stop={self.stop}")
+        require(self.header_row >= 1, f"ingest.header_row={self.header_row} should be >= 1 (the row of the headers)")
+        require(self.sep is None or len(self.sep) == 1, f"ingest.sep={self.sep!r} should be one character, such as "
+                "',' ';' or a tab, or null to detect it")
+        if self.freq not in ("auto", "none"):
+            try:
+                to_offset(self.freq)
+            except ValueError:
+                raise UserError(f"ingest.freq={self.freq!r} is not a pandas frequency alias (such as 'MS', 'W-MON', "
+                                "'D', 'B', 'h', 'bh', '30min'); or use 'auto' or 'none'") from None
 
 
-def ingest(frame: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
+def ingest(table: Table | pd.DataFrame, params: IngestParams) -> tuple[pd.DataFrame, SeriesInfo]:
     """``select_series`` with these params; its errors name their ``ingest.*`` key."""
+    table = table if isinstance(table, Table) else Table(table, params.header_row)
     with param_errors("ingest"):
-        series = select_series(frame, column=params.column, time_column=params.time_column, start=params.start,
-                               stop=params.stop, missing=params.missing)
+        series, info = select_series(table, column=params.column, time_column=params.time_column,
+                                     start=params.start, stop=params.stop, missing=params.missing, sort=params.sort,
+                                     freq=params.freq, decimal=params.decimal)
     if len(series) < 2:
         raise UserError(f"ingest.path={params.path!r}: only {len(series)} rows left after ingest.start/stop and "
                         "missing values; need at least 2")
-    return series
+    return series, info
 
 
-def run(params: IngestParams, out: Path) -> None:
+def run(params: IngestParams, out: Path, info_out: Path) -> None:
     with param_errors("ingest"):
-        frame = read_table(params.path, params.sheet)
-    series = ingest(frame, params)
+        table = read_table(params.path, params.sheet, params.header_row, params.sep, params.decimal)
+    series, info = ingest(table, params)
     write_parquet(out, series)
-    log.info("read %d rows from %s; wrote %d values to %s", len(frame), params.path, len(series), out)
+    write_json(info_out, info.to_json())
+    read = f"separator {table.sep!r}, " if table.sep else ""
+    log.info("read %d rows from %s (%sheader at row %d): column %r, time column %r, frequency %s; wrote %d values",
+             len(table.frame), params.path, read, table.header_row, info.column, info.time_column,
+             info.freq or (f"step {info.step:g}" if info.step else "none"), info.rows)
 
 
 @stage_main
@@ -62,9 +86,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml", help="params file (section 'ingest')")
     parser.add_argument("--out", required=True, type=Path, help="tidy series, Parquet")
+    parser.add_argument("--info", required=True, type=Path, help="what was read: columns, frequency, rows; JSON")
     args = parser.parse_args(argv)
-    check_outputs(args.out)  # a bad path fails before any work is done
-    run(load_section(IngestParams, "ingest", args.params), args.out)
+    check_outputs(args.out, args.info)  # a bad path fails before any work is done
+    run(load_section(IngestParams, "ingest", args.params), args.out, args.info)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,18 @@ from pipeline.ingest import IngestParams, ingest, main
 from tests.helpers import ROOT, write_params
 
 
+def series_of(table, params):
+    """The series ingest makes of ``table`` (a read file, or a frame as read) with ``params``."""
+    return ingest(table, params)[0]
+
+
 def params(**kw) -> IngestParams:
     return IngestParams(**{"path": "x.csv", **kw})
 
 
 def test_shipped_workbook_is_the_sunspot_series():
     frame = read_table(str(ROOT / "data" / "sunspots.xlsx"), "sunspots")
-    series = ingest(frame, IngestParams(path="data/sunspots.xlsx", sheet="sunspots"))
+    series = series_of(frame, IngestParams(path="data/sunspots.xlsx", sheet="sunspots"))
     assert len(series) == 2820
     assert series["value"].iloc[:3].tolist() == [58.0, 62.6, 70.0]
     assert series["value"].iloc[-1] == 33.4
@@ -30,57 +35,57 @@ def test_shipped_workbook_is_the_sunspot_series():
 
 def test_auto_detects_time_and_single_numeric_column():
     frame = pd.DataFrame({"when": pd.date_range("2020-01-01", periods=3), "y": [1, 2, 3]})
-    out = ingest(frame, params())
+    out = series_of(frame, params())
     assert list(out.columns) == ["time", "value"]
     assert out["value"].tolist() == [1.0, 2.0, 3.0]
 
 
 def test_start_stop_slice_rows():
     frame = pd.DataFrame({"y": np.arange(10.0)})
-    assert ingest(frame, params(start=2, stop=5))["value"].tolist() == [2.0, 3.0, 4.0]
+    assert series_of(frame, params(start=2, stop=5))["value"].tolist() == [2.0, 3.0, 4.0]
 
 
 def test_several_numeric_columns_need_a_choice():
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
     with pytest.raises(UserError, match=r"^ingest.column=None: several numeric columns \(a, b\); name one of them$"):
-        ingest(frame, params())
-    assert ingest(frame, params(column="b"))["value"].tolist() == [3.0, 4.0]
+        series_of(frame, params())
+    assert series_of(frame, params(column="b"))["value"].tolist() == [3.0, 4.0]
 
 
 def test_missing_column_lists_columns():
     with pytest.raises(UserError, match=r"^ingest.column='z': not found; columns: a, b$"):
-        ingest(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}), params(column="z"))
+        series_of(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}), params(column="z"))
 
 
 def test_non_numeric_cell_names_its_row():
     frame = pd.DataFrame({"y": [1.0, 2.0, "oops", 4.0]}, dtype=object)
     # Header is row 1, so the third data value sits in row 4.
     with pytest.raises(UserError, match=r"column 'y' row 4: 'oops' is not a number"):
-        ingest(frame, params())
+        series_of(frame, params())
 
 
 def test_gaps_are_an_error_by_default():
     frame = pd.DataFrame({"y": [1.0, np.nan, 3.0, np.nan]})
     with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 2 empty cells \(rows 3, 5\); "
                                         r"'interpolate' or 'drop' accepts them$"):
-        ingest(frame, params())
+        series_of(frame, params())
 
 
 def test_gaps_interpolate_and_drop():
     frame = pd.DataFrame({"y": [np.nan, 1.0, np.nan, 3.0, np.nan]})
-    assert ingest(frame, params(missing="interpolate"))["value"].tolist() == [1.0, 1.0, 2.0, 3.0, 3.0]
-    assert ingest(frame, params(missing="drop"))["value"].tolist() == [1.0, 3.0]
+    assert series_of(frame, params(missing="interpolate"))["value"].tolist() == [1.0, 1.0, 2.0, 3.0, 3.0]
+    assert series_of(frame, params(missing="drop"))["value"].tolist() == [1.0, 3.0]
 
 
 def test_drop_keeps_time_aligned():
     frame = pd.DataFrame({"date": ["2020-01", "2020-02", "2020-03"], "y": [1.0, np.nan, 3.0]})
-    out = ingest(frame, params(missing="drop"))
+    out = series_of(frame, params(missing="drop"))
     assert [str(t.date()) for t in out["time"]] == ["2020-01-01", "2020-03-01"]
 
 
 def test_infinity_is_rejected():
     with pytest.raises(UserError, match=r"row 3: infinite value"):
-        ingest(pd.DataFrame({"y": [1.0, np.inf]}), params())
+        series_of(pd.DataFrame({"y": [1.0, np.inf]}), params())
 
 
 def test_reads_csv_parquet_and_xlsx(tmp_path):
@@ -94,7 +99,7 @@ def test_reads_csv_parquet_and_xlsx(tmp_path):
         sheet.append(row)
     book.save(tmp_path / "s.xlsx")
     for name, sheet_name in [("s.csv", None), ("s.parquet", None), ("s.xlsx", "data")]:
-        assert read_table(str(tmp_path / name), sheet_name)["y"].tolist() == [1.5, 2.5, 3.5]
+        assert read_table(str(tmp_path / name), sheet_name).frame["y"].tolist() == [1.5, 2.5, 3.5]
     with pytest.raises(ArgumentError, match=r"^sheet='nope': not found in .*; sheets: first, data$"):
         read_table(str(tmp_path / "s.xlsx"), "nope")
 
@@ -121,7 +126,7 @@ def test_main_reports_one_line_and_writes_nothing(in_tmp, capsys, csv, extra, me
     if csv is not None:
         (in_tmp / "series.csv").write_text(csv)
     write_params(in_tmp / "params.yaml", {"ingest": {"path": "series.csv", **extra}})
-    code = main(["--out", "out/series.parquet"])
+    code = main(["--out", "out/series.parquet", "--info", "out/series.json"])
     err = capsys.readouterr().err
     if message is None:
         assert code == 0
@@ -180,8 +185,9 @@ BAD_INPUTS = {
     "boolean": ("bool.xlsx", {}, "error: column 'y' row 3: True is a boolean, not a number"),
     "date": ("date.xlsx", {},
              "error: column 'y' row 3: datetime.datetime(2020, 1, 1, 0, 0) is a date or time, not a number"),
-    "ambiguous text": ("ambiguous.csv", {}, "error: column 'y' row 2: '1,234' is ambiguous, 1234 (comma for "
-                       "thousands) or 1.234 (comma for decimals); write it as 1234 or as 1.234"),
+    "ambiguous text": ("ambiguous.csv", {}, "error: ingest.decimal=None: column 'y' row 2: '1,234' is ambiguous, 1234 "
+                       "(comma for thousands) or 1.234 (comma for decimals); write it as 1234 or as 1.234, or name "
+                       "the decimal mark, '.' or ','"),
     "mixed conventions": ("mixed.csv", {}, "error: column 'y' mixes separator conventions: row 2 uses a comma "
                           "for thousands, row 3 a comma for decimals; write the numbers one way"),
     "words": ("words.csv", {}, "error: column 'y' row 3: 'abc' is not a number; 2 cells of the column are not numbers"),
@@ -216,7 +222,7 @@ def test_bad_input_files_give_one_line_and_write_nothing(in_tmp, capsys, name):
     make_bad_files(in_tmp)
     path, extra, expected = BAD_INPUTS[name]
     write_params(in_tmp / "params.yaml", {"ingest": {"path": path, **extra}})
-    assert main(["--out", "out/series.parquet"]) == 2
+    assert main(["--out", "out/series.parquet", "--info", "out/series.json"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     line = err.rstrip("\n")
@@ -226,14 +232,14 @@ def test_bad_input_files_give_one_line_and_write_nothing(in_tmp, capsys, name):
 
 def test_numbers_stored_as_text_are_read_when_unambiguous(in_tmp):
     (in_tmp / "s.csv").write_text('y\n" 12 "\n"1,234.5"\n"1,234"\n"-2,000,000"\n3\n')
-    out = ingest(read_table(str(in_tmp / "s.csv"), None), IngestParams(path="s.csv"))
+    out = series_of(read_table(str(in_tmp / "s.csv"), None), IngestParams(path="s.csv"))
     # The cell 1,234 alone would be ambiguous; the column's 1,234.5 settles the comma as a thousands separator.
     assert out["value"].tolist() == [12.0, 1234.5, 1234.0, -2000000.0, 3.0]
     (in_tmp / "eu.csv").write_text('y\n"1.234,5"\n"0,25"\n"1.234"\n')
-    eu = ingest(read_table(str(in_tmp / "eu.csv"), None), IngestParams(path="eu.csv"))
+    eu = series_of(read_table(str(in_tmp / "eu.csv"), None), IngestParams(path="eu.csv"))
     assert eu["value"].tolist() == [1234.5, 0.25, 1234.0]  # where commas mark decimals, 1.234 is a thousand
     (in_tmp / "plain.csv").write_text('y\n"1.234"\n" 7 "\n')
-    plain = ingest(read_table(str(in_tmp / "plain.csv"), None), IngestParams(path="plain.csv"))
+    plain = series_of(read_table(str(in_tmp / "plain.csv"), None), IngestParams(path="plain.csv"))
     assert plain["value"].tolist() == [1.234, 7.0]  # elsewhere a dot is a decimal point
 
 
@@ -242,13 +248,13 @@ def test_runs_of_empty_cells_under_each_missing_policy(in_tmp):
     frame = read_table(str(in_tmp / "s.csv"), None)
     with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 6 empty cells "
                                         r"\(rows 2, 3, 6, 7, 8, \.\.\.\); "):
-        ingest(frame, IngestParams(path="s.csv"))
-    filled = ingest(frame, IngestParams(path="s.csv", missing="interpolate"))["value"].tolist()
+        series_of(frame, IngestParams(path="s.csv"))
+    filled = series_of(frame, IngestParams(path="s.csv", missing="interpolate"))["value"].tolist()
     assert filled == [3.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0]  # ends take the nearest value
-    assert ingest(frame, IngestParams(path="s.csv", missing="drop"))["value"].tolist() == [3.0, 4.0, 8.0]
+    assert series_of(frame, IngestParams(path="s.csv", missing="drop"))["value"].tolist() == [3.0, 4.0, 8.0]
     (in_tmp / "none.csv").write_text("y\n\n\n\n")
     with pytest.raises(UserError, match=r"^column 'y' has no values$"):
-        ingest(read_table(str(in_tmp / "none.csv"), None), IngestParams(path="none.csv", missing="interpolate"))
+        series_of(read_table(str(in_tmp / "none.csv"), None), IngestParams(path="none.csv", missing="interpolate"))
 
 
 def test_decimal_cells_from_parquet_are_numbers(in_tmp):
@@ -259,5 +265,5 @@ def test_decimal_cells_from_parquet_are_numbers(in_tmp):
 
     cells = [decimal.Decimal("1.25"), None, decimal.Decimal("-3.50")]
     pq.write_table(pa.table({"y": pa.array(cells, type=pa.decimal128(6, 2))}), in_tmp / "d.parquet")
-    out = ingest(read_table(str(in_tmp / "d.parquet"), None), IngestParams(path="d.parquet", missing="interpolate"))
+    out = series_of(read_table(str(in_tmp / "d.parquet"), None), IngestParams(path="d.parquet", missing="interpolate"))
     assert out["value"].tolist() == [1.25, -1.125, -3.5]

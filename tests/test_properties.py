@@ -65,8 +65,11 @@ def test_thousands_commas_are_read_only_when_the_column_settles_them(numbers):
         assert to_numbers(column(cells), "y", 2).tolist() == [float(n) for n in numbers]
     else:
         first = next(i for i, c in enumerate(cells) if c.count(",") == 1)
-        with pytest.raises(UserError, match=rf"^column 'y' row {first + 2}: '{cells[first]}' is ambiguous"):
+        with pytest.raises(ArgumentError,
+                           match=rf"^decimal=None: column 'y' row {first + 2}: '{cells[first]}' is ambiguous"):
             to_numbers(column(cells), "y", 2)
+        # Naming the decimal mark settles it.
+        assert to_numbers(column(cells), "y", 2, decimal=".").tolist() == [float(n) for n in numbers]
 
 
 @SETTINGS
