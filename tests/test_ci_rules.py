@@ -155,3 +155,12 @@ def test_make_repro_does_what_the_readme_says():
     assert dry_run("repro") == [["dvc", "repro"]]
     assert "`make repro` runs plain `dvc repro`" in " ".join((ROOT / "README.md").read_text().split())
     assert dry_run("check-committed") == [["dvc", "repro", "--force"]]
+
+
+def test_the_docs_show_no_dvc_command_that_runs_the_system_python():
+    # dvc.yaml runs `python` from PATH: `.venv/bin/dvc repro` in a shell without the venv activated runs the
+    # stages with the system python. Only python itself and `activate` may be called by their venv path.
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        calls = re.findall(r"\.venv/bin/([\w.-]+)", page.read_text())
+        assert set(calls) <= {"python", "activate"}, (page.name, calls)
+        assert "prefix the commands" not in page.read_text()

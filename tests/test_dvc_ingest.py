@@ -1,0 +1,97 @@
+"""Files as users export them, through the real `dvc repro`: the exact one-line error, DVC's exit code, a clean
+`git status` and the previous outputs kept; or, after the documented fix-up, the very same series."""
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers import SMALL_PARAMS, STAGES, commit, git_status, make_repo, output_hashes, set_param, sh, sine_series
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory, dvc_env):
+    repo = make_repo(tmp_path_factory.mktemp("ingest-template") / "repo", dvc_env, SMALL_PARAMS)
+    sh(repo, dvc_env, "dvc", "repro", "--no-run-cache")
+    commit(repo, dvc_env, "first run")
+    return repo
+
+
+@pytest.fixture
+def repo(committed, tmp_path):
+    return shutil.copytree(committed, tmp_path / "repo")
+
+
+def write_series(repo, frame: pd.DataFrame, **csv) -> None:
+    frame.to_csv(repo / "series.csv", index=False, **csv)
+
+
+def failed_repro(repo, env) -> str:
+    """Run `dvc repro`, which must fail; the stage's own error line."""
+    before = output_hashes(repo)
+    proc = sh(repo, env, "dvc", "repro", "--no-run-cache", check=False)
+    assert proc.returncode != 0
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("error: ")]
+    assert output_hashes(repo) == before  # the last good results, byte for byte
+    # Only what the user edited shows in git: no committed output deleted or changed, dvc.lock untouched.
+    assert {line[3:] for line in git_status(repo, env).splitlines()} <= {"series.csv", "params.yaml"}
+    assert "changed" in sh(repo, env, "dvc", "status").stdout  # the stage still has to run
+    return lines[0]
+
+
+def ran(repo, env, *extra) -> list[str]:
+    out = sh(repo, env, "dvc", "repro", "--no-run-cache", *extra).stdout
+    return [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")]
+
+
+def test_a_european_csv_gives_the_same_series(repo, dvc_env):
+    before = output_hashes(repo)
+    frame = sine_series()
+    frame["level"] = frame["level"].map(lambda v: f"{v:.3f}".replace(".", ","))
+    write_series(repo, frame, sep=";")
+    assert ran(repo, dvc_env) == ["ingest"]  # the same series, so nothing downstream reruns
+    assert output_hashes(repo) == before
+
+
+@pytest.mark.parametrize("fix, how", [
+    ({"ingest.sort": True}, lambda f: f.iloc[np.random.default_rng(0).permutation(len(f))]),
+    ({"ingest.sort": True}, lambda f: f.iloc[::-1]),
+])
+def test_rows_out_of_order_fail_until_sorted(repo, dvc_env, fix, how):
+    before = output_hashes(repo)
+    write_series(repo, how(sine_series()))
+    line = failed_repro(repo, dvc_env)
+    assert line.startswith("error: ingest.sort=False: rows are not in time order: row ")
+    assert line.endswith("; true sorts them by time")
+    for key, value in fix.items():
+        set_param(repo, key, value)
+    assert ran(repo, dvc_env) == ["ingest"]
+    assert output_hashes(repo) == before
+
+
+def test_duplicated_and_absent_months_are_named(repo, dvc_env):
+    frame = sine_series()
+    write_series(repo, pd.concat([frame.iloc[:10], frame.iloc[9:]]))
+    assert failed_repro(repo, dvc_env) == ("error: time column 'date' repeats 1 time stamps: 2000-10-01 00:00:00 "
+                                           "(rows 11, 12); keep one row per time stamp")
+    write_series(repo, frame.drop(index=[30]))
+    assert failed_repro(repo, dvc_env) == (
+        "error: ingest.freq='auto': 1 periods of the calendar (MS) have no row: 2002-07-01 00:00:00; missing "
+        "'interpolate' fills them in, missing 'drop' leaves them out, freq 'none' treats the rows as consecutive steps")
+    set_param(repo, "ingest.missing", "interpolate")
+    assert ran(repo, dvc_env) == list(STAGES)
+    assert pd.read_parquet(repo / "data" / "series.parquet")["time"].is_monotonic_increasing
+
+
+def test_a_title_line_fails_until_header_row_names_the_header(repo, dvc_env):
+    before = output_hashes(repo)
+    (repo / "series.csv").write_text("Exported from the sales system\n" + (repo / "series.csv").read_text())
+    assert failed_repro(repo, dvc_env) == (
+        "error: ingest.header_row=1: line 2 has 2 fields (',' separated) but the header line 1 has 1; a title "
+        "above the column names? name the line that holds them")
+    set_param(repo, "ingest.header_row", 2)
+    assert ran(repo, dvc_env) == ["ingest"]
+    assert output_hashes(repo) == before
+    assert git_status(repo, dvc_env).split() == ["M", "dvc.lock", "M", "params.yaml", "M", "series.csv"]
+    commit(repo, dvc_env, "title line")
+    assert git_status(repo, dvc_env) == ""
