@@ -163,7 +163,8 @@ def time_kernels(repeats: int = 200) -> None:
 
 def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
     """Median seconds for recursive H-step forecasts from ``origins`` origins with the reference model."""
-    from lstm_forecast.network import LSTMForecaster, ModelConfig, forecast
+    from lstm_forecast.forecasting import forecast
+    from lstm_forecast.network import LSTMForecaster, ModelConfig
 
     torch.set_num_threads(1)
     series = torch.randn(origins + TIME_STEP + horizon)
@@ -182,7 +183,7 @@ def time_repro() -> tuple[float, float, float]:
     in a scratch git repository holding this project's files."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
-        for name in ("pipeline", "data", "dvc.yaml", "params.yaml"):
+        for name in ("pipeline", "lstm_forecast", "data", "dvc.yaml", "params.yaml"):
             src = ROOT / name
             if src.is_dir():
                 shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.parquet", "*.json"))
@@ -212,17 +213,17 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
     """Peak resident memory (MiB) of the window and train stages, each its own process, on a synthetic
     series of ``points`` values: one epoch of ``steps`` batches, validation over every window."""
 
-    from pipeline.normalize import NormalizeParams
-    from pipeline.normalize import run as normalize
+    from lstm_forecast.files import write_json, write_parquet
+    from lstm_forecast.splits import normalize_series
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t = np.arange(points, dtype=np.float64)
         values = 80 + 60 * np.sin(2 * np.pi * t / 132) + np.random.default_rng(0).normal(0, 10, points)
-        pd.DataFrame({"value": values}).to_parquet(work / "series.parquet")
-        with contextlib.chdir(work):  # stages write only inside the folder they run in
-            normalize(NormalizeParams(), Path("series.parquet"), Path("data/scaled.parquet"),
-                      Path("data/normalize.json"))
+        scaled, norm = normalize_series(pd.DataFrame({"value": values}), (0.7, 0.15, 0.15), "zscore", False)
+        with contextlib.chdir(work):  # outputs are written only inside the folder they belong to
+            write_parquet("data/scaled.parquet", scaled)
+            write_json("data/normalize.json", norm.to_json())
         (work / "params.yaml").write_text(
             f"window: {{time_step: {TIME_STEP}}}\ntrain: {{epochs: 1, steps_per_epoch: {steps}}}\n")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}

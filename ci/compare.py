@@ -14,7 +14,8 @@ from ci.shell import command_main, run
 SORT_BY = "metrics/evaluate.json:test_lstm_rmse"
 # Columns never worth a reviewer's width: timestamps, queue state, dependency and output hashes, and the
 # metrics not kept below (validation scores, training losses). `--keep` wins over this and --only-changed.
-DROP = "Created|State|Executor|step|data/|metrics/|models/|pipeline/|series|val_|train_loss|best_|mase_scale|test_"
+DROP = ("Created|State|Executor|step|data/|metrics/|models/|pipeline/|lstm_forecast/|series|val_|train_loss|best_"
+        "|mase_scale|test_")
 
 
 def kept_metrics(metrics: str = "rmse|mase") -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from lstm_forecast.artifacts import CheckpointMeta
-from lstm_forecast.errors import UserError
+from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.files import atomic_path
 from lstm_forecast.network import LSTMForecaster, ModelConfig
 
@@ -39,6 +39,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, Checkpoint
         config = ModelConfig(**ckpt["config"])
         state = ckpt["state_dict"]
         model = LSTMForecaster(config)
+    except ArgumentError:
+        raise  # a ValueError that says what is wrong in its own words, not "not a checkpoint"
     except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError, AttributeError,
             OSError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -1,4 +1,4 @@
-/* A stacked LSTM, forward and backward, for small models on the CPU (pipeline/lstm_cpu.py builds and calls it).
+/* A stacked LSTM, forward and backward, for small models on the CPU (lstm_cpu.py builds and calls it).
 
    The math is torch.nn.LSTM's: gates i, f, g, o in that order, pre-activation
    W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, c_t = f c_{t-1} + i g, h_t = o tanh(c_t), zero initial states,

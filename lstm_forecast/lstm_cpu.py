@@ -227,7 +227,7 @@ def _check_arguments(x: torch.Tensor, weights: tuple[torch.Tensor, ...], num_lay
 def stacked_lstm(x: torch.Tensor, weights: list[torch.Tensor], num_layers: int) -> torch.Tensor:
     """x (T, B, in) -> the top layer's h (T, B, H), from zero states. ``weights``: nn.LSTM's ``_flat_weights``,
     [w_ih, w_hh, b_ih, b_hh] per layer. Differentiable in x and every weight (once: not twice). Call where
-    ``applies``; a UserError when the kernel cannot be built."""
+    ``applies``; an ArgumentError about ``lstm_kernel`` when the kernel cannot be built."""
     x = x.contiguous()
     weights = tuple(w.contiguous() for w in weights)
     _check_arguments(x, weights, num_layers)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
+
 class Windows:
     """Windows of ``time_step`` inputs, each followed by ``horizon`` future values, sliced lazily.
 

@@ -24,6 +24,7 @@ from lstm_forecast.scoring import score_splits, tables
 
 log = logging.getLogger("evaluate")
 
+
 @dataclass(frozen=True)
 class EvaluateParams:
     # The shipped monthly sunspot series cycles about every 11 years = 132 months.
@@ -75,6 +76,10 @@ def run(
         device = resolve_device(params.device)
     frame = read_parquet(scaled_path)
     norm, index = Normalization.read(stats_path), WindowIndex.read(windows_path)
+    if index.horizon > params.season:
+        # Step h = season would be the value at the origin itself: not yet observed there.
+        raise UserError(f"window.horizon={index.horizon} is longer than evaluate.season={params.season}: the seasonal "
+                        "naive forecast would read values after its origin; use a season >= horizon")
     model, meta = load_model(model_path, windows_path, index)
     log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])  # load_checkpoint returns it in eval mode
     values = frame["value"].to_numpy(dtype=np.float64)

@@ -16,6 +16,7 @@ from lstm_forecast.splits import normalize_series
 
 log = logging.getLogger("normalize")
 
+
 @dataclass(frozen=True)
 class NormalizeParams:
     train: float = 0.7

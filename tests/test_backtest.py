@@ -15,11 +15,11 @@ SERIES = np.arange(20.0) * 10  # value at t is 10 t
 
 
 def test_future_values_and_naive_baselines_by_hand():
-    starts = np.array([5, 9])
-    assert future_values(SERIES, starts, 3).tolist() == [[50, 60, 70], [90, 100, 110]]
-    assert persistence(SERIES, starts, 3).tolist() == [[40, 40, 40], [80, 80, 80]]
+    origins = np.array([5, 9])
+    assert future_values(SERIES, origins, 3).tolist() == [[50, 60, 70], [90, 100, 110]]
+    assert persistence(SERIES, origins, 3).tolist() == [[40, 40, 40], [80, 80, 80]]
     # step h forecasts t + h from t + h - season
-    assert seasonal_naive(SERIES, starts, 3, 4).tolist() == [[10, 20, 30], [50, 60, 70]]
+    assert seasonal_naive(SERIES, origins, 3, 4).tolist() == [[10, 20, 30], [50, 60, 70]]
 
 
 def test_seasonal_naive_may_not_reach_past_its_origin():
@@ -36,20 +36,20 @@ def test_linear_autoregression_recovers_a_linear_rule():
         z[t] = 0.5 * z[t - 1] + 0.3 * z[t - 2] + rng.normal(scale=0.1)
     model = fit_linear(z, (2, 200), time_step=2, horizon=1, alpha=1e-9)
     assert model.coef_.ravel() == pytest.approx([0.3, 0.5], abs=0.05)  # oldest lag first
-    starts = np.array([250, 251])
+    origins = np.array([250, 251])
     coef, intercept = np.reshape(model.coef_, (-1, 2))[0], np.ravel(model.intercept_)[0]
-    expected = intercept + z[starts - 2] * coef[0] + z[starts - 1] * coef[1]
-    assert linear_forecast(model, z, starts, 2)[:, 0] == pytest.approx(expected)
+    expected = intercept + z[origins - 2] * coef[0] + z[origins - 1] * coef[1]
+    assert linear_forecast(model, z, origins, 2)[:, 0] == pytest.approx(expected)
 
 
 def test_linear_autoregression_fits_the_training_windows_only():
     z = np.sin(np.arange(100) / 3)
     splits = {"train": [0, 60], "val": [60, 80], "test": [80, 100]}
-    ends = window_origins(100, splits, 5, 2)["train"]  # [5, 59): the last window's targets are z[58], z[59]
-    a = fit_linear(z, ends, 5, 2, 1.0)
+    train = window_origins(100, splits, 5, 2)["train"]  # [5, 59): the last window's targets are z[58], z[59]
+    a = fit_linear(z, train, 5, 2, 1.0)
     changed = z.copy()
     changed[60:] = 99.0  # after the training span: no effect
-    b = fit_linear(changed, ends, 5, 2, 1.0)
+    b = fit_linear(changed, train, 5, 2, 1.0)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
 
 
@@ -80,13 +80,13 @@ def test_forecasts_never_read_at_or_after_their_origin(strategy, outputs):
     assert not torch.equal(after[3:], before[3:])  # later origins do see it: the test can fail
 
     values = perturbed.double().numpy()
-    starts = windows.origins.numpy()
+    origins = windows.origins.numpy()
     base = series.double().numpy()
-    for fn in (lambda v: persistence(v, starts, 4), lambda v: seasonal_naive(v, starts, 4, 12)):
+    for fn in (lambda v: persistence(v, origins, 4), lambda v: seasonal_naive(v, origins, 4, 12)):
         assert np.array_equal(fn(values)[:3], fn(base)[:3])
     z_model = fit_linear(base, (12, 60), 12, 4, 1.0)
-    assert np.array_equal(linear_forecast(z_model, values, starts, 12)[:3],
-                          linear_forecast(z_model, base, starts, 12)[:3])
+    assert np.array_equal(linear_forecast(z_model, values, origins, 12)[:3],
+                          linear_forecast(z_model, base, origins, 12)[:3])
 
 
 def test_recursive_feeds_its_own_forecasts():

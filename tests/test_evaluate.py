@@ -75,10 +75,10 @@ def test_multi_step_horizon_reports_every_step(tiny_project, strategy):
     results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
     series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
     # test span 192..239; origins t in [192, 238) every 2nd: 192, 194, ..., 236
-    starts = np.arange(192, 238, 2)
-    assert results["test_points"] == len(starts) == 23
+    origins = np.arange(192, 238, 2)
+    assert results["test_points"] == len(origins) == 23
     for h in (1, 2, 3):
-        persistence_mae = np.mean(np.abs(series[starts + h - 1] - series[starts - 1]))
+        persistence_mae = np.mean(np.abs(series[origins + h - 1] - series[origins - 1]))
         assert results[f"test_persistence_mae_h{h}"] == pytest.approx(persistence_mae)
         # Coverage is a count of the 23 test origins whose step-h interval holds the actual value.
         covered = results[f"test_lstm_coverage_h{h}"] * 23
@@ -87,7 +87,7 @@ def test_multi_step_horizon_reports_every_step(tiny_project, strategy):
     assert results["test_lstm_coverage"] == pytest.approx(np.mean(coverage))
     table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
     test = table[table["split"] == "test"]
-    assert test["origin"].tolist() == starts.tolist()
+    assert test["origin"].tolist() == origins.tolist()
     inside = (test["lower"] <= test["actual"]) & (test["actual"] <= test["upper"])  # step 1, from the table
     assert results["test_lstm_coverage_h1"] == pytest.approx(inside.mean())
     mean_rmse = np.mean([results[f"test_lstm_rmse_h{h}"] for h in (1, 2, 3)])
@@ -104,6 +104,16 @@ def test_rerun_is_byte_identical(tiny_project):
     run_stages(["train", "evaluate"])
     assert (tiny_project / "metrics" / "evaluate.json").read_bytes() == first
     assert (tiny_project / "metrics" / "predictions.csv").read_bytes() == predictions
+
+
+def test_a_season_shorter_than_the_horizon_names_both_keys(tiny_project, capsys):
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "window": {**SMALL_PARAMS["window"], "horizon": 3}})
+    run_stages(["ingest", "normalize", "window", "train"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "window": {**SMALL_PARAMS["window"], "horizon": 3},
+                                                "evaluate": {"season": 2}})
+    assert main(stage_argv("evaluate")) == 2
+    assert capsys.readouterr().err == ("error: window.horizon=3 is longer than evaluate.season=2: the seasonal naive "
+                                       "forecast would read values after its origin; use a season >= horizon\n")
 
 
 def test_season_reaching_before_the_series(tiny_project, capsys):

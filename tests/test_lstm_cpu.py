@@ -1,4 +1,4 @@
-"""The C kernel of pipeline/lstm_cpu.c against torch's LSTM: values, gradients, determinism, the build."""
+"""The C kernel of lstm_forecast/lstm_cpu.c against torch's LSTM: values, gradients, determinism, the build."""
 import ctypes
 import platform
 import re
