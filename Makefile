@@ -31,7 +31,7 @@ compare: $(STAMP)
 	$(PYTHON) -m ci.compare
 
 sweep: $(STAMP)
-	$(PYTHON) -m ci.sweep --grid sweep.yaml --jobs 2
+	$(PYTHON) -m ci.sweep --grid sweep.yaml
 
 report: $(STAMP)
 	$(PYTHON) -m ci.report $(BASE) --images report > report.md

@@ -1,10 +1,12 @@
-"""Sweep: queue one DVC experiment per combination of the grid in sweep.yaml, run them, print the comparison.
+"""Sweep: one DVC experiment per combination of the grid in sweep.yaml, run them, print the comparison.
 
-    python -m ci.sweep [--grid sweep.yaml] [--jobs 2]      # or: make sweep
+    python -m ci.sweep [--grid sweep.yaml] [--jobs 1]      # or: make sweep
     python -m ci.sweep --matrix [--grid sweep.yaml]        # the grid as a GitHub Actions matrix (sweep.yml)
 
-Queued experiments run on a copy of the last commit plus changes to files git tracks: untracked files are
-not seen, so commit new files first.
+Experiments run on a copy of the last commit plus changes to files git tracks: untracked files are not
+seen, so commit new files first. With --jobs 1 (the default) each runs in turn in a temporary folder
+(`dvc exp run --temp`); with more, they go through DVC's task queue, whose workers now and then fail to
+shut down once the queue is empty (treeverse/dvc#10398), leaving the sweep waiting.
 """
 from __future__ import annotations
 
@@ -73,7 +75,8 @@ def matrix(grid: dict[str, list]) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=Path, default=Path("sweep.yaml"), help="grid file (default sweep.yaml)")
-    parser.add_argument("--jobs", type=int, default=2, help="experiments run at once (default 2)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="experiments run at once (default 1; more use DVC's task queue)")
     parser.add_argument("--matrix", action="store_true",
                         help="print the grid as GitHub Actions matrix JSON on one line and run nothing")
     args = parser.parse_args(argv)
@@ -89,9 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if untracked:
         print(f"sweep: warning: queued experiments will not see untracked files: {', '.join(untracked)}",
               file=sys.stderr)
-    print(f"sweep: queueing {count} experiments from {args.grid}", file=sys.stderr)
-    run("dvc", "exp", "run", "--queue", *set_params_args(grid))
-    run("dvc", "exp", "run", "--run-all", "--jobs", str(args.jobs), capture=False)
+    print(f"sweep: {count} experiments from {args.grid}", file=sys.stderr)
+    if args.jobs > 1:
+        run("dvc", "exp", "run", "--queue", *set_params_args(grid))
+        run("dvc", "exp", "run", "--run-all", "--jobs", str(args.jobs), capture=False)
+    else:
+        for point in combinations(grid):
+            sets = [arg for key, value in point.items() for arg in ("-S", f"{key}={value}")]
+            run("dvc", "exp", "run", "--temp", *sets, capture=False)
     sys.stdout.write(run(*compare_command()))
     return 0
 

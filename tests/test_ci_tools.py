@@ -172,7 +172,7 @@ def test_compare_table_lists_experiments_sorted_without_hashes(history, dvc_env)
 def test_sweep_runs_the_whole_grid(history, dvc_env):
     (history / "grid.yaml").write_text("train.lr: [0.02, 0.04]\ntrain.hidden_size: [4, 6]\n")
     commit(history, dvc_env, "grid")
-    proc = tool(history, dvc_env, "sweep", "--grid", "grid.yaml", "--jobs", "2")
+    proc = tool(history, dvc_env, "sweep", "--grid", "grid.yaml")  # in turn, without DVC's task queue
     shown = json.loads(sh(history, dvc_env, "dvc", "exp", "show", "--json").stdout)
     combos = set()
     for run in (exp for rev in shown for exp in (rev.get("experiments") or [])):
