@@ -4,7 +4,7 @@ The last word of the name, after any horizon suffix `_h<k>`, gives the direction
 - lower: errors and losses (rmse, mae, smape, mase, loss) and the prediction interval's width;
 - higher: skill (1 - MASE / persistence's MASE);
 - nominal: coverage, better the nearer it is to the interval's nominal level (evaluate.interval);
-- info: counts and scales (points, scale, epoch, step): printed, never a verdict.
+- info: counts, scales and p-values (points, scale, epoch, step, p): printed, never a verdict.
 Any other word has no direction, and the gate stops with an error naming the metric: a new metric nobody
 classified could otherwise worsen unnoticed. Add its word to WORDS.
 """
@@ -19,7 +19,7 @@ WORDS = {
     **dict.fromkeys(("rmse", "mae", "smape", "mase", "loss", "width"), LOWER),
     "skill": HIGHER,
     "coverage": NOMINAL,
-    **dict.fromkeys(("points", "scale", "epoch", "step"), INFO),
+    **dict.fromkeys(("points", "scale", "epoch", "step", "p"), INFO),
 }
 HORIZON = re.compile(r"_h\d+$")
 DEFAULT_INTERVAL = 0.9  # evaluate.interval's default, for a revision whose params.yaml has none

@@ -7,12 +7,32 @@ import pandas as pd
 
 from lstm_forecast import metrics
 from lstm_forecast.intervals import conformal_quantile
+from lstm_forecast.significance import diebold_mariano
+
+# Below this p-value a difference in loss is called significant.
+ALPHA = 0.05
 
 
-def score_splits(runs: dict[str, dict], scale: float, level: float) -> dict[str, float]:
+def origin_losses(run: dict, model: str) -> np.ndarray:
+    """Each origin's loss: the mean squared error of its H forecasts. (n,)"""
+    return ((run["forecasts"][model] - run["actual"]) ** 2).mean(axis=1)
+
+
+def dm_p_values(run: dict, stride: int) -> dict[str, float]:
+    """Diebold-Mariano p-value of the LSTM against every other model on one split's origins. Forecasts
+    H steps ahead from origins ``stride`` apart overlap for ceil(H / stride) - 1 origins."""
+    horizon = run["actual"].shape[1]
+    overlap = -(-horizon // stride)
+    lstm = origin_losses(run, "lstm")
+    return {model: diebold_mariano(lstm, origin_losses(run, model), overlap).p_value
+            for model in run["forecasts"] if model != "lstm"}
+
+
+def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int = 1) -> dict[str, float]:
     """Metrics keyed ``<split>_<model>_<metric>`` (mean over steps; ``_h<k>`` per step when H > 1), the
-    LSTM's skill against persistence, and test coverage / width of the conformal interval. Adds each
-    run's interval half-widths, (n, H), as ``half_width``."""
+    LSTM's skill against persistence, its Diebold-Mariano p-value against each other model on the test
+    origins (``test_lstm_vs_<model>_dm_p``), and test coverage / width of the conformal interval. Adds
+    each run's interval half-widths, (n, H), as ``half_width``."""
     results: dict[str, float] = {}
     horizon = runs["val"]["actual"].shape[1]
     val = runs["val"]
@@ -31,6 +51,8 @@ def score_splits(runs: dict[str, dict], scale: float, level: float) -> dict[str,
     for run in runs.values():
         run["half_width"] = quantile[None, :] * run["volatility"][:, None]  # (n, H)
     test = runs["test"]
+    for model, p in dm_p_values(test, stride).items():
+        results[f"test_lstm_vs_{model}_dm_p"] = p
     inside = np.abs(test["forecasts"]["lstm"] - test["actual"]) <= test["half_width"]
     results["test_lstm_coverage"] = float(inside.mean())
     results["test_lstm_width"] = float(2 * test["half_width"].mean())

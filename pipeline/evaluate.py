@@ -20,7 +20,7 @@ from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.network import LSTMForecaster, resolve_device
 from lstm_forecast.params import load_section, require
-from lstm_forecast.scoring import score_splits, tables
+from lstm_forecast.scoring import ALPHA, score_splits, tables
 
 log = logging.getLogger("evaluate")
 
@@ -57,12 +57,22 @@ def load_model(model_path: Path, windows_path: Path, index: WindowIndex) -> tupl
     return model, meta
 
 
+def verdict(lstm_rmse: float, other_rmse: float, p: float) -> str:
+    """'better' / 'worse' (the LSTM's) when the difference is significant, with its p-value."""
+    if p >= ALPHA:
+        return f"no significant difference (p {p:.3f})"
+    return f"{'better' if lstm_rmse < other_rmse else 'worse'} (p {p:.3f})"
+
+
 def log_summary(results: dict[str, float], models: list[str], interval: float) -> None:
     for split in SCORED_SPLITS:
         log.info("%s RMSE (mean over steps): %s; LSTM skill vs persistence %.3f", split,
                  ", ".join(f"{m} {results[f'{split}_{m}_rmse']:.3f}" for m in models), results[f"{split}_lstm_skill"])
     log.info("test winners: %s", ", ".join(
         f"{metric} {min(models, key=lambda m: results[f'test_{m}_{metric}'])}" for metric in metrics.METRICS))
+    log.info("test, LSTM against each model (Diebold-Mariano, squared errors): %s", "; ".join(
+        f"{m} {verdict(results['test_lstm_rmse'], results[f'test_{m}_rmse'], results[f'test_lstm_vs_{m}_dm_p'])}"
+        for m in models if m != "lstm"))
     log.info("%.0f%% interval on test: coverage %.3f, mean width %.2f", 100 * interval,
              results["test_lstm_coverage"], results["test_lstm_width"])
 
@@ -94,7 +104,7 @@ def run(
     log.info("backtest: %d origins x %d steps, 4 models, in %.2f s", origins, index.horizon,
              time.perf_counter() - started)
     with param_errors("evaluate", {"level": "interval"}, hint="lower evaluate.interval or evaluate.stride"):
-        results = score_splits(runs, scale, params.interval)
+        results = score_splits(runs, scale, params.interval, params.stride)
     results["mase_scale"] = scale
     predictions, by_step = tables(frame, runs, results)
     write_json(metrics_out, results)  # keys sorted on writing

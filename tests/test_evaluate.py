@@ -10,6 +10,7 @@ from pipeline.evaluate import main
 from lstm_forecast.artifacts import Normalization, WindowIndex
 from lstm_forecast.backtest import backtest
 from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.significance import diebold_mariano
 from lstm_forecast.splits import normalize_series
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
@@ -213,3 +214,24 @@ def test_evaluate_on_cuda_matches_cpu(tiny_project):
     on_gpu = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
     assert on_gpu.keys() == on_cpu.keys()
     assert on_gpu == pytest.approx(on_cpu, rel=1e-4, abs=1e-6)
+
+
+def test_every_baseline_gets_a_diebold_mariano_p_value_against_the_lstm(tiny_project, caplog):
+    with caplog.at_level("INFO"):
+        run_stages()
+    results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
+    test = table[table["split"] == "test"]
+    series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
+    origins = test["origin"].to_numpy()
+    # H = 1: each origin's loss is its squared error; persistence forecasts the value before the origin.
+    lstm = (test["predicted"].to_numpy() - test["actual"].to_numpy()) ** 2
+    persistence = (series[origins - 1] - series[origins]) ** 2
+    expected = diebold_mariano(lstm, persistence, 1).p_value
+    assert results["test_lstm_vs_persistence_dm_p"] == pytest.approx(expected, rel=1e-4)
+    assert {k for k in results if k.endswith("_dm_p")} == {f"test_lstm_vs_{m}_dm_p"
+                                                           for m in ("persistence", "seasonal_naive", "linear")}
+    line = next(r.message for r in caplog.records if "Diebold-Mariano" in r.message)
+    for model in ("persistence", "seasonal_naive", "linear"):
+        p = results[f"test_lstm_vs_{model}_dm_p"]
+        assert (f"{model} no significant difference (p {p:.3f})" in line) == (p >= 0.05)
