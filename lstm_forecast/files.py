@@ -21,23 +21,52 @@ PROTECTED = (".git", ".dvc", ".venv", ".github", "pipeline", "lstm_forecast", "c
 
 
 def check_outputs(*paths: str | os.PathLike) -> None:
-    """Refuse, before any work is done, an output path that leaves the project's output folders.
+    """Refuse, before any work is done, an output path that leaves the project's output folders or whose
+    folder cannot take a new file.
 
     The project is the folder the stage runs in (where dvc.yaml is; DVC runs stages there). Outputs go in
     a folder of it (data/, models/, metrics/, ...): not outside it (``../x``, an absolute path elsewhere, a
     symlink out), not at its top level (params.yaml, dvc.yaml) and not in its sources or tools' state.
+    A file is created and removed in each output's folder (made, and removed again, if missing), as every
+    output is written: to a temporary name beside it, then renamed. ``os.access`` would not do: root passes
+    it even where the file system refuses (read-only mount, ``chattr +i``).
     """
-    root = Path.cwd().resolve()
     for path in paths:
-        resolved = (root / path).resolve()  # follows symlinks
-        if not resolved.is_relative_to(root):
-            raise UserError(f"{path}: outside the project folder {root}; stages write only inside it")
-        parts = resolved.relative_to(root).parts
-        if len(parts) < 2 or parts[0] in PROTECTED:
-            raise UserError(
-                f"{path}: not an output folder; stages write into a folder of the project such as data/, models/ "
-                f"or metrics/, not its top level or {', '.join(PROTECTED)}"
-            )
+        _check_inside_project(path)
+    for path in paths:
+        _check_writable(Path(path))
+
+
+def _check_inside_project(path: str | os.PathLike) -> None:
+    root = Path.cwd().resolve()
+    resolved = (root / path).resolve()  # follows symlinks
+    if not resolved.is_relative_to(root):
+        raise UserError(f"{path}: outside the project folder {root}; stages write only inside it")
+    parts = resolved.relative_to(root).parts
+    if len(parts) < 2 or parts[0] in PROTECTED:
+        raise UserError(
+            f"{path}: not an output folder; stages write into a folder of the project such as data/, models/ "
+            f"or metrics/, not its top level or {', '.join(PROTECTED)}"
+        )
+
+
+def _check_writable(target: Path) -> None:
+    """Create ``target``'s folder (with any missing above it) and a file in it, then remove all of them: a
+    stage that fails later leaves no trace, not even an empty folder."""
+    folder = target.parent
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+    probe = _temp_name(target)  # a name the next write's leftover sweep removes, should a SIGKILL strand it
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"{target}: its folder {folder} cannot take a new file ({err.strerror}); make it "
+                        "writable") from None
+    finally:
+        for created in missing:
+            with contextlib.suppress(OSError):
+                created.rmdir()
 
 
 @contextlib.contextmanager
@@ -102,9 +131,10 @@ def _remove_leftovers(target: Path) -> None:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON with sorted keys, so reruns are byte-identical."""
+    """Write ``obj`` as indented JSON with sorted keys, so reruns are byte-identical. A NaN or an infinity is
+    a bug (ValueError): JSON has none, and DVC cannot read a metrics file holding Python's ``NaN``."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -28,7 +28,12 @@ def naive_scale(train: np.ndarray) -> float:
 
 
 def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float:
-    """Mean absolute scaled error: below 1 beats the one-step naive forecast's in-sample error."""
+    """Mean absolute scaled error: below 1 beats the one-step naive forecast's in-sample error. ``scale`` is 0
+    only for a constant training span, which normalize refuses, so reaching it here is a bug (a ValueError
+    with its traceback, not an ArgumentError turned into a params key's message)."""
+    if not scale > 0:
+        raise ValueError(f"scale={scale!r}: should be > 0, the mean absolute one-step change of a training span "
+                         "that is not constant; MASE is undefined without it")
     return mae(actual, predicted) / scale
 
 

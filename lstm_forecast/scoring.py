@@ -30,9 +30,10 @@ def dm_p_values(run: dict, stride: int) -> dict[str, float]:
 
 def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int = 1) -> dict[str, float]:
     """Metrics keyed ``<split>_<model>_<metric>`` (mean over steps; ``_h<k>`` per step when H > 1), the
-    LSTM's skill against persistence, its Diebold-Mariano p-value against each other model on the test
-    origins (``test_lstm_vs_<model>_dm_p``), and test coverage / width of the conformal interval. Adds
-    each run's interval half-widths, (n, H), as ``half_width``."""
+    LSTM's skill against persistence (left out where it is undefined, see ``skill``), its Diebold-Mariano
+    p-value against each other model on the test origins (``test_lstm_vs_<model>_dm_p``), and test
+    coverage / width of the conformal interval. Adds each run's interval half-widths, (n, H), as
+    ``half_width``."""
     results: dict[str, float] = {}
     horizon = runs["val"]["actual"].shape[1]
     val = runs["val"]
@@ -47,7 +48,9 @@ def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int 
                 if horizon > 1:
                     for h, step in enumerate(steps, start=1):
                         results[f"{split}_{name}_{metric}_h{h}"] = step[metric]
-        results[f"{split}_lstm_skill"] = 1 - results[f"{split}_lstm_mase"] / results[f"{split}_persistence_mase"]
+        value = skill(results[f"{split}_lstm_mase"], results[f"{split}_persistence_mase"])
+        if value is not None:
+            results[f"{split}_lstm_skill"] = value
     for run in runs.values():
         run["half_width"] = quantile[None, :] * run["volatility"][:, None]  # (n, H)
     test = runs["test"]
@@ -61,6 +64,15 @@ def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int 
             results[f"test_lstm_coverage_h{h + 1}"] = float(inside[:, h].mean())
             results[f"test_lstm_width_h{h + 1}"] = float(2 * test["half_width"][:, h].mean())
     return dict(sorted(results.items()))
+
+
+def skill(lstm_mase: float, persistence_mase: float) -> float | None:
+    """``1 - lstm_mase / persistence_mase``: above 0 beats persistence. None where persistence is exact (its
+    MASE is 0: the span repeats the value before each origin, e.g. a constant span), which leaves no
+    error to improve on; a NaN or an infinity here would make the metrics file unreadable to DVC."""
+    if persistence_mase == 0:
+        return None
+    return 1 - lstm_mase / persistence_mase
 
 
 def tables(frame: pd.DataFrame, runs: dict[str, dict], results: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -66,8 +66,13 @@ def verdict(lstm_rmse: float, other_rmse: float, p: float) -> str:
 
 def log_summary(results: dict[str, float], models: list[str], interval: float) -> None:
     for split in SCORED_SPLITS:
-        log.info("%s RMSE (mean over steps): %s; LSTM skill vs persistence %.3f", split,
-                 ", ".join(f"{m} {results[f'{split}_{m}_rmse']:.3f}" for m in models), results[f"{split}_lstm_skill"])
+        skill = results.get(f"{split}_lstm_skill")
+        log.info("%s RMSE (mean over steps): %s; LSTM skill vs persistence %s", split,
+                 ", ".join(f"{m} {results[f'{split}_{m}_rmse']:.3f}" for m in models),
+                 "undefined" if skill is None else f"{skill:.3f}")
+        if skill is None:
+            log.warning("%s_lstm_skill left out of the metrics: persistence is exact on the %s span (MASE 0, as on "
+                        "a constant span), so there is no error to measure skill against", split, split)
     log.info("test winners: %s", ", ".join(
         f"{metric} {min(models, key=lambda m: results[f'test_{m}_{metric}'])}" for metric in metrics.METRICS))
     log.info("test, LSTM against each model (Diebold-Mariano, squared errors): %s", "; ".join(

@@ -1,6 +1,7 @@
 """Helpers the tests share: small inputs, running stages in-process, and scratch git + DVC repositories."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,3 +140,16 @@ def full_params(**overrides) -> dict:
         section, name = key.split(".")
         params[section][name] = value
     return params
+
+
+@contextlib.contextmanager
+def unwritable(folder: Path):
+    """Make ``folder`` refuse new files even to root (``chattr +i``; os.access and chmod do not stop root).
+    Skips the test if this file system or user cannot set the flag."""
+    proc = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"chattr +i {folder} failed, so no folder can be made unwritable here: {proc.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)

@@ -10,6 +10,7 @@ from pipeline.evaluate import main
 from lstm_forecast.artifacts import Normalization, WindowIndex
 from lstm_forecast.backtest import backtest
 from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.scoring import score_splits, skill
 from lstm_forecast.significance import diebold_mariano
 from lstm_forecast.splits import normalize_series
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
@@ -24,6 +25,59 @@ def test_metrics_by_hand():
     assert metrics.smape(actual, predicted) == pytest.approx(100 * (2 / 3 + 6 / 5) / 4)
     assert metrics.naive_scale(np.array([1.0, 3.0, 2.0, 2.0])) == 1.0  # |2| + |1| + |0| over 3
     assert metrics.mase(actual, predicted, 0.5) == 2.0
+
+
+def test_ratio_metrics_on_a_constant_span():
+    flat, zeros = np.full(6, 5.0), np.zeros(6)
+    # sMAPE: 0/0 counts as no error; a constant span forecast exactly scores 0, one forecast as 0 scores 200.
+    assert metrics.smape(flat, flat) == 0.0 and metrics.smape(zeros, zeros) == 0.0
+    assert metrics.smape(flat, zeros) == 200.0
+    # MASE: a constant scored span is fine; a constant training span has no scale (normalize refuses it first).
+    assert metrics.mase(flat, flat, 2.0) == 0.0 and metrics.mase(flat, flat + 1, 2.0) == 0.5
+    assert metrics.naive_scale(flat) == 0.0
+    with pytest.raises(ValueError, match=r"^scale=0\.0: should be > 0, the mean absolute one-step change of a "
+                                         r"training span that is not constant; MASE is undefined without it$"):
+        metrics.mase(flat, flat, 0.0)
+    # Skill: undefined (None) where persistence is exact, whatever the LSTM scored.
+    assert skill(0.5, 1.0) == 0.5 and skill(0.0, 0.0) is None and skill(0.3, 0.0) is None
+
+
+def constant_runs(value: float, n: int = 20) -> dict[str, dict]:
+    """Backtest runs over a constant span: persistence exact, the other models off by fixed amounts."""
+    actual = np.full((n, 1), value)
+    forecasts = {"lstm": actual + 0.5, "persistence": actual.copy(), "seasonal_naive": actual - 1.0,
+                 "linear": actual.copy()}
+    return {split: {"origins": np.arange(n), "actual": actual, "forecasts": dict(forecasts),
+                    "volatility": np.ones(n)} for split in ("val", "test")}
+
+
+@pytest.mark.parametrize("value", [0.0, 7.0])
+def test_scores_of_a_constant_span_are_finite_and_leave_skill_out(value):
+    results = score_splits(constant_runs(value), scale=2.0, level=0.9)
+    json.dumps(results, allow_nan=False)  # no NaN or infinity reaches the metrics file
+    assert "val_lstm_skill" not in results and "test_lstm_skill" not in results
+    assert results["test_persistence_mase"] == 0.0 and results["test_lstm_mase"] == 0.25
+    assert results["test_persistence_smape"] == 0.0 and results["test_linear_smape"] == 0.0
+    assert results["test_lstm_smape"] == pytest.approx(200 * 0.5 / (2 * value + 0.5))
+    # Every LSTM residual is 0.5, so the conformal half-width is 0.5 and every test point is covered.
+    assert results["test_lstm_coverage"] == 1.0 and results["test_lstm_width"] == 1.0
+
+
+def test_evaluate_on_a_constant_validation_and_test_span(tiny_project, caplog):
+    """The series goes flat before the validation span starts (at 144), so persistence is exact on both."""
+    frame = pd.read_csv(tiny_project / "series.csv")
+    frame.loc[130:, "level"] = 42.0
+    frame.to_csv(tiny_project / "series.csv", index=False)
+    run_stages()
+    results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    assert all(np.isfinite(value) for value in results.values())
+    assert not any(key.endswith("_skill") for key in results)
+    assert results["val_persistence_mase"] == 0.0 and results["test_persistence_smape"] == 0.0
+    assert 0.0 <= results["test_lstm_coverage"] <= 1.0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name == "evaluate"]
+    assert warnings == [f"{split}_lstm_skill left out of the metrics: persistence is exact on the {split} span "
+                        "(MASE 0, as on a constant span), so there is no error to measure skill against"
+                        for split in ("val", "test")]
 
 
 def test_evaluate_scores_the_same_points_for_every_model(tiny_project):

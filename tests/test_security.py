@@ -9,7 +9,7 @@ import pytest
 from lstm_forecast.errors import UserError
 from lstm_forecast.files import atomic_dir, atomic_path, check_outputs, write_json
 from pipeline.ingest import main as ingest_main
-from tests.helpers import ROOT, stage_argv
+from tests.helpers import ROOT, stage_argv, unwritable
 
 SOURCES = sorted([*(ROOT / "pipeline").glob("*.py"), *(ROOT / "ci").glob("*.py"), *(ROOT / "bench").glob("*.py")])
 
@@ -69,6 +69,18 @@ def test_outputs_inside_an_output_folder_are_fine(in_tmp):
         tmp.write_text("{}")
     check_outputs(in_tmp / "metrics" / "x.json", "models/../data/y.json", "data/sub/z.json")
     assert (in_tmp / "data" / "inside.json").read_text() == "{}"
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_work(in_tmp):
+    (in_tmp / "metrics").mkdir()
+    with unwritable(in_tmp / "metrics"):
+        with pytest.raises(UserError, match=r"^metrics/x\.json: its folder metrics cannot take a new file "
+                                            r"\(Operation not permitted\); make it writable$"):
+            check_outputs("data/y.json", "metrics/x.json")
+        with pytest.raises(UserError, match=r"^metrics/sub/x\.json: its folder metrics/sub cannot take a new file"):
+            check_outputs("metrics/sub/x.json")  # a missing folder is created, here refused
+        assert list((in_tmp / "metrics").iterdir()) == []  # no probe left behind
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["metrics"]  # data/ was made for the probe, then removed
 
 
 def test_a_symlink_out_of_the_project_is_refused(in_tmp, tmp_path_factory):
