@@ -28,14 +28,37 @@ def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, Spa
     return bounds
 
 
+def fold_splits(n: int, fractions: tuple[float, float, float], folds: int) -> list[tuple[int, dict[str, Span]]]:
+    """Expanding-window folds, oldest first: (length, splits) each, where the fold uses the first ``length``
+    values. Test spans are as long as today's, consecutive, disjoint, and end at the end of the series;
+    validation is as long as today's and ends where test begins; training takes everything before. The
+    last fold is today's split of the whole series."""
+    today = split_bounds(n, fractions)
+    val, test = today["val"][1] - today["val"][0], today["test"][1] - today["test"][0]
+    plans = []
+    for back in range(folds - 1, -1, -1):
+        end = n - back * test
+        start = end - test - val
+        if start < 2:
+            raise ArgumentError("folds", folds, f"fold {folds - back} of {folds} would leave {max(start, 0)} training "
+                                f"values (series of {n}, validation {val} and test {test} values per fold)")
+        plans.append((end, {"train": (0, start), "val": (start, end - test), "test": (end - test, end)}))
+    return plans
+
+
 def normalize_series(series: pd.DataFrame, fractions: tuple[float, float, float], method: str,
                      difference: bool) -> tuple[pd.DataFrame, Normalization]:
-    """The series with ``scaled`` and ``split`` columns, and the scaler and split bounds to save.
+    """The series with ``scaled`` and ``split`` columns, and the scaler and split bounds to save."""
+    return scale_series(series, split_bounds(len(series), fractions), method, difference)
+
+
+def scale_series(series: pd.DataFrame, bounds: dict[str, Span], method: str,
+                 difference: bool) -> tuple[pd.DataFrame, Normalization]:
+    """``series`` split at ``bounds``, scaled with statistics of its training span only.
 
     ``difference``: model the one-step changes y[t] - y[t-1] instead of the levels; the first point has no
     change and is modelled as 0."""
     values = series["value"].to_numpy(dtype=np.float64)
-    bounds = split_bounds(len(values), fractions)
     modelled = np.diff(values, prepend=values[0]) if difference else values
     train_lo, train_hi = bounds["train"]
     # Fit on the training span only; with differencing, without the artificial first change.

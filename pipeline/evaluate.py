@@ -5,9 +5,7 @@ import argparse
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -19,30 +17,11 @@ from lstm_forecast.checkpoint import load_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.network import LSTMForecaster, resolve_device
-from lstm_forecast.params import load_section, require
+from lstm_forecast.params import load_section
+from lstm_forecast.settings.evaluate import EvaluateParams
 from lstm_forecast.scoring import ALPHA, score_splits, tables
 
 log = logging.getLogger("evaluate")
-
-
-@dataclass(frozen=True)
-class EvaluateParams:
-    # The shipped monthly sunspot series cycles about every 11 years = 132 months.
-    season: int = 132
-    stride: int = 1
-    interval: float = 0.9
-    # Residuals are divided by the recent volatility (mean |one-step change| over this many steps before the
-    # origin), so the interval widens in turbulent stretches; 0 gives plain split conformal.
-    interval_window: int = 12
-    ridge_alpha: float = 1.0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-    def validate(self) -> None:
-        require(self.season >= 1, f"evaluate.season={self.season} should be >= 1")
-        require(self.stride >= 1, f"evaluate.stride={self.stride} should be >= 1")
-        require(0 < self.interval < 1, f"evaluate.interval={self.interval} should be a coverage between 0 and 1")
-        require(self.interval_window >= 0, f"evaluate.interval_window={self.interval_window} should be >= 0")
-        require(self.ridge_alpha >= 0, f"evaluate.ridge_alpha={self.ridge_alpha} should be >= 0")
 
 
 def load_model(model_path: Path, windows_path: Path, index: WindowIndex) -> tuple[LSTMForecaster, CheckpointMeta]:

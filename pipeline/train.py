@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import torch
 
@@ -17,33 +14,15 @@ from lstm_forecast.checkpoint import save_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import atomic_dir, check_outputs, read_parquet
 from lstm_forecast.network import resolve_device
-from lstm_forecast.params import load_section, require
-from lstm_forecast.training import Diverged, FitSettings, TrainResult, fit
+from lstm_forecast.params import load_section
+from lstm_forecast.settings.train import TrainParams
+from lstm_forecast.training import Diverged, TrainResult, fit
 from lstm_forecast.windows import Windows
 
 log = logging.getLogger("train")
 
 # Seconds per epoch are also reported per this many windows: the reference tutorial's epoch size.
 REFERENCE_WINDOWS = 700
-
-
-@dataclass(frozen=True)
-class TrainParams(FitSettings):
-    """The training loop's settings (FitSettings: the model's shape and the optimisation) and where it runs."""
-
-    threads: int = 1
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-    def validate(self) -> None:
-        require(self.hidden_size >= 1, f"train.hidden_size={self.hidden_size} should be >= 1")
-        require(self.num_layers >= 1, f"train.num_layers={self.num_layers} should be >= 1")
-        require(0 <= self.dropout < 1, f"train.dropout={self.dropout} should be in [0, 1)")
-        require(self.lr > 0 and math.isfinite(self.lr), f"train.lr={self.lr} should be a positive number")
-        require(self.batch_size >= 1, f"train.batch_size={self.batch_size} should be >= 1")
-        require(self.epochs >= 1, f"train.epochs={self.epochs} should be >= 1")
-        require(self.patience >= 0, f"train.patience={self.patience} should be >= 0 (0 turns early stopping off)")
-        require(self.threads >= 1, f"train.threads={self.threads} should be >= 1")
-        require(self.steps_per_epoch >= 0, f"train.steps_per_epoch={self.steps_per_epoch} should be >= 0 (0: all)")
 
 
 def train_model(train: Windows, val: Windows, params: TrainParams, device: torch.device) -> TrainResult:

@@ -8,28 +8,16 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from lstm_forecast.artifacts import Normalization, WindowIndex
 from lstm_forecast.errors import param_errors, stage_main
 from lstm_forecast.files import check_outputs, write_json
-from lstm_forecast.params import load_section, require
+from lstm_forecast.params import load_section
+from lstm_forecast.settings.window import WindowParams
 from lstm_forecast.splits import window_origins
 
 log = logging.getLogger("window")
-
-
-@dataclass(frozen=True)
-class WindowParams:
-    time_step: int = 96
-    target: Literal["sequence", "last"] = "sequence"
-    horizon: int = 1
-
-    def validate(self) -> None:
-        require(self.time_step >= 1, f"window.time_step={self.time_step} should be >= 1")
-        require(self.horizon >= 1, f"window.horizon={self.horizon} should be >= 1")
 
 
 def run(params: WindowParams, stats_path: Path, out: Path) -> None:

@@ -41,7 +41,7 @@ def write_params(path: Path, params: dict) -> Path:
     return path
 
 
-STAGES = ("ingest", "normalize", "window", "train", "evaluate", "plot")
+STAGES = ("ingest", "normalize", "window", "train", "evaluate", "crossval", "plot")
 
 
 def stage_argv(stage: str) -> list[str]:

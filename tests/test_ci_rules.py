@@ -164,3 +164,11 @@ def test_the_docs_show_no_dvc_command_that_runs_the_system_python():
         calls = re.findall(r"\.venv/bin/([\w.-]+)", page.read_text())
         assert set(calls) <= {"python", "activate"}, (page.name, calls)
         assert "prefix the commands" not in page.read_text()
+
+
+def test_crossval_means_follow_their_metric_and_spreads_are_information():
+    from ci.direction import HIGHER, INFO, LOWER, direction
+
+    assert direction("crossval_lstm_mase_mean") == LOWER and direction("crossval_lstm_skill_mean") == HIGHER
+    assert direction("crossval_lstm_mase_sd") == INFO and direction("folds") == INFO
+    assert direction("fold2_lstm_vs_linear_dm_p") == INFO and direction("fold2_lstm_rmse") == LOWER

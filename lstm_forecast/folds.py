@@ -1,0 +1,61 @@
+"""One cross-validation fold, rebuilt from its own training span: scaler, windows, the LSTM (trained with
+the train params, its epoch chosen on the fold's validation span) and every baseline, scored on the
+fold's test span exactly as evaluate scores today's."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_forecast import metrics
+from lstm_forecast.artifacts import Span, WindowIndex
+from lstm_forecast.backtest import backtest
+from lstm_forecast.scoring import score_splits
+from lstm_forecast.settings.evaluate import EvaluateParams
+from lstm_forecast.settings.normalize import NormalizeParams
+from lstm_forecast.settings.train import TrainParams
+from lstm_forecast.settings.window import WindowParams
+from lstm_forecast.splits import scale_series, window_origins
+from lstm_forecast.training import fit
+from lstm_forecast.windows import Windows
+
+
+def train_fold(z: np.ndarray, index: WindowIndex, train: TrainParams, device: torch.device):
+    """The LSTM of one fold, as the train stage would fit it on this scaled series and window index."""
+    series = torch.from_numpy(z.astype("float32")).to(device)
+    outputs = index.horizon if train.strategy == "direct" else 1
+    train_windows = Windows(series, index.origins["train"], index.time_step, index.target, outputs)
+    val_windows = Windows(series, index.origins["val"], index.time_step, "last", index.horizon)
+    return fit(train_windows, val_windows, train, device).model.eval()
+
+
+def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
+               train: TrainParams, evaluate: EvaluateParams, device: torch.device) -> dict[str, float]:
+    """The fold's test-span scores, keyed like evaluate's without the ``test_`` prefix (``lstm_rmse``,
+    ``lstm_vs_linear_dm_p``, ...). ``series`` holds the fold's values only: nothing after its test span."""
+    frame, norm = scale_series(series, splits, normalize.method, normalize.difference)
+    origins = window_origins(len(frame), splits, window.time_step, window.horizon)
+    index = WindowIndex(window.time_step, window.target, window.horizon, origins)
+    z = frame["scaled"].to_numpy(dtype=np.float64)
+    model = train_fold(z, index, train, device)
+    values = frame["value"].to_numpy(dtype=np.float64)
+    scale = metrics.naive_scale(values[splits["train"][0] : splits["train"][1]])
+    runs = backtest(values, z, norm, index, model, train.strategy, season=evaluate.season, stride=evaluate.stride,
+                    interval_window=evaluate.interval_window, ridge_alpha=evaluate.ridge_alpha, scale=scale,
+                    device=device)
+    results = score_splits(runs, scale, evaluate.interval, evaluate.stride)
+    return {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
+
+
+def summarise(folds: list[dict[str, float]], models: list[str]) -> dict[str, float]:
+    """Per fold (``fold<k>_...``, oldest k = 1) every score but the per-step ones, and over folds the mean
+    and standard deviation (ddof 1; 0 for one fold) of every model's RMSE, MAE, sMAPE and MASE."""
+    out: dict[str, float] = {}
+    for k, scores in enumerate(folds, start=1):
+        out |= {f"fold{k}_{key}": value for key, value in scores.items() if "_h" not in key.rsplit("_", 1)[-1]}
+    for model in models:
+        for metric in metrics.METRICS:
+            values = np.array([scores[f"{model}_{metric}"] for scores in folds])
+            out[f"crossval_{model}_{metric}_mean"] = float(values.mean())
+            out[f"crossval_{model}_{metric}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return dict(sorted(out.items()))

@@ -1,0 +1,27 @@
+"""The params of the evaluate stage (section `evaluate` of params.yaml): read by that stage and by crossval."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lstm_forecast.params import require
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    # The shipped monthly sunspot series cycles about every 11 years = 132 months.
+    season: int = 132
+    stride: int = 1
+    interval: float = 0.9
+    # Residuals are divided by the recent volatility (mean |one-step change| over this many steps before the
+    # origin), so the interval widens in turbulent stretches; 0 gives plain split conformal.
+    interval_window: int = 12
+    ridge_alpha: float = 1.0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    def validate(self) -> None:
+        require(self.season >= 1, f"evaluate.season={self.season} should be >= 1")
+        require(self.stride >= 1, f"evaluate.stride={self.stride} should be >= 1")
+        require(0 < self.interval < 1, f"evaluate.interval={self.interval} should be a coverage between 0 and 1")
+        require(self.interval_window >= 0, f"evaluate.interval_window={self.interval_window} should be >= 0")
+        require(self.ridge_alpha >= 0, f"evaluate.ridge_alpha={self.ridge_alpha} should be >= 0")

@@ -1,0 +1,86 @@
+"""Crossval: rebuild and score every model on K expanding-window folds; write per-fold scores, their means
+and standard deviations, and MASE per fold for a plot."""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
+from lstm_forecast.folds import score_fold, summarise
+from lstm_forecast.network import resolve_device
+from lstm_forecast.params import load_section, require
+from lstm_forecast.settings.evaluate import EvaluateParams
+from lstm_forecast.settings.normalize import NormalizeParams
+from lstm_forecast.settings.train import TrainParams
+from lstm_forecast.settings.window import WindowParams
+from lstm_forecast.splits import fold_splits
+from lstm_forecast.training import Diverged
+
+log = logging.getLogger("crossval")
+
+
+@dataclass(frozen=True)
+class CrossvalParams:
+    # Expanding-window folds; the last is today's split. 0: no cross-validation (the outputs say so).
+    folds: int = 3
+
+    def validate(self) -> None:
+        require(self.folds >= 0, f"crossval.folds={self.folds} should be >= 0 (0 turns cross-validation off)")
+
+
+def run(params: CrossvalParams, params_path: str, series_path: Path, metrics_out: Path, folds_out: Path) -> None:
+    normalize = load_section(NormalizeParams, "normalize", params_path)
+    window = load_section(WindowParams, "window", params_path)
+    train = load_section(TrainParams, "train", params_path)
+    evaluate = load_section(EvaluateParams, "evaluate", params_path)
+    torch.set_num_threads(train.threads)
+    with param_errors("train"):
+        device = resolve_device(train.device)
+    series = read_parquet(series_path)
+    with param_errors("crossval", hint="lower crossval.folds, or give the series more rows"):
+        plans = fold_splits(len(series), (normalize.train, normalize.val, normalize.test), params.folds)
+    scores = []
+    for k, (length, splits) in enumerate(plans, start=1):
+        started = time.perf_counter()
+        with param_errors("window", {"window": "evaluate.interval_window", "season": "evaluate.season",
+                                     "level": "evaluate.interval", "lstm_kernel": "train.lstm_kernel",
+                                     "method": "normalize.method"},
+                          hint=f"in crossval fold {k} of {params.folds} (training span {splits['train'][1]})"):
+            try:
+                scores.append(score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device))
+            except Diverged as err:
+                raise UserError(f"crossval fold {k} of {params.folds}: {err}; lower train.lr (now {train.lr:g})") from None
+        log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f), %.1f s", k, params.folds,
+                 splits["test"], scores[-1]["lstm_mase"], scores[-1]["persistence_mase"], time.perf_counter() - started)
+    models = sorted({key.removesuffix("_mase") for key in scores[0] if key.endswith("_mase")}) if scores else []
+    write_json(metrics_out, {"folds": params.folds, **summarise(scores, models)})
+    table = pd.DataFrame({"fold": range(1, len(scores) + 1)} | {m: [s[f"{m}_mase"] for s in scores] for m in models})
+    write_csv(folds_out, table)
+    if scores:
+        log.info("MASE over %d folds, mean +- sd: %s", len(scores), ", ".join(
+            f"{m} {table[m].mean():.3f} +- {table[m].std(ddof=1) if len(scores) > 1 else 0.0:.3f}" for m in models))
+
+
+@stage_main
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml",
+                        help="params file (section 'crossval'; and normalize, window, train, evaluate for each fold)")
+    parser.add_argument("--series", required=True, type=Path, help="tidy series from ingest, Parquet")
+    parser.add_argument("--metrics", required=True, type=Path, help="per-fold scores and their mean and sd, JSON")
+    parser.add_argument("--folds", required=True, type=Path, help="MASE per fold and model, CSV (for a plot)")
+    args = parser.parse_args(argv)
+    check_outputs(args.metrics, args.folds)  # a bad path fails before any work is done
+    run(load_section(CrossvalParams, "crossval", args.params), args.params, args.series, args.metrics, args.folds)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
