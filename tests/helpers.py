@@ -32,6 +32,7 @@ SMALL_PARAMS = {
     "window": {"time_step": 12, "target": "sequence"},
     "train": {"hidden_size": 8, "num_layers": 2, "lr": 0.01, "batch_size": 16, "epochs": 3, "seed": 1, "threads": 1},
     "evaluate": {"season": 24},
+    "crossval": {"folds": 3},
     "plot": {"width": 6.0, "height": 3.0, "dpi": 50},
 }
 

@@ -112,7 +112,7 @@ def test_a_later_successful_run_replaces_the_kept_results(repo, dvc_env):
     failing_repro(repo, dvc_env)
     assert output_hashes(repo) == before
     change(repo, dvc_env, "train.batch_size", 8)
-    assert repro(repo, dvc_env) == ["train", "evaluate", "plot"]
+    assert repro(repo, dvc_env) == ["train", "evaluate", "crossval", "plot"]
     after = output_hashes(repo)
     stage_outputs = ("models/", "metrics/")
     assert sorted(p for p in after if after[p] != before[p]) == sorted(p for p in before if p.startswith(stage_outputs))

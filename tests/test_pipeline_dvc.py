@@ -35,10 +35,11 @@ def test_nothing_to_do_after_a_run(repo, dvc_env):
     [
         ("plot.dpi", 40, ["plot"]),
         # season changes only the baselines' metrics, not the predictions plot reads: plot stays put.
-        ("evaluate.season", 12, ["evaluate"]),
-        ("train.lr", 0.02, ["train", "evaluate", "plot"]),
-        ("window.time_step", 10, ["window", "train", "evaluate", "plot"]),
-        ("normalize.method", "minmax", ["normalize", "window", "train", "evaluate", "plot"]),
+        ("evaluate.season", 12, ["evaluate", "crossval"]),
+        ("crossval.folds", 2, ["crossval"]),
+        ("train.lr", 0.02, ["train", "evaluate", "crossval", "plot"]),
+        ("window.time_step", 10, ["window", "train", "evaluate", "crossval", "plot"]),
+        ("normalize.method", "minmax", ["normalize", "window", "train", "evaluate", "crossval", "plot"]),
         ("ingest.stop", 230, list(STAGES)),
     ],
 )
