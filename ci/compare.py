@@ -1,46 +1,135 @@
-"""Print one Markdown table of all experiments: the params that differ and the test metrics of every model
-evaluate scores (the LSTM and each baseline), sorted by the LSTM's test RMSE, without hash or timestamp columns.
+"""Print one Markdown table of all experiments: the params that differ, the test metrics of every model
+evaluate scores and, once dvc.yaml declares metrics/crossval.json, the cross-validation mean +- sd of the
+LSTM and of the best baseline; without hash or timestamp columns.
 
     python -m ci.compare            # or: make compare
+
+Rows are sorted by a figure the test span never saw: the LSTM's mean cross-validation MASE when crossval
+runs, else its validation RMSE. Never by a test figure: picking the experiment with the best test score is
+how a test span gets overfitted; the test columns are there to report.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
 
 from ci.shell import command_main, run
 
-SORT_BY = "metrics/evaluate.json:test_lstm_rmse"
+EVALUATE = "metrics/evaluate.json"
+CROSSVAL = "metrics/crossval.json"
+SORT_VALIDATION = "val_lstm_rmse"
+SORT_CROSSVAL = "crossval_lstm_mase_mean"
 # Columns never worth a reviewer's width: timestamps, queue state, dependency and output hashes, and the
-# metrics not kept below (validation scores, training losses). `--keep` wins over this and --only-changed.
-DROP = ("Created|State|Executor|step|data/|metrics/|models/|pipeline/|lstm_forecast/|series|val_|train_loss|best_"
-        "|mase_scale|test_")
+# metrics not kept below (validation scores, training losses, per-fold scores). `--keep` wins over this
+# and --only-changed.
+DROP = (r"Created|State|Executor|step|data/|metrics/|models/|pipeline/|lstm_forecast/|series|val_|train_loss"
+        r"|best_|mase_scale|test_|crossval_|fold\d")
 
 
 def kept_metrics(metrics: str = "rmse|mase") -> str:
-    """The regex of the columns to keep: ``test_<model>_<metric>`` for every model found among the metric
-    names, so a model evaluate starts scoring shows up without being listed here. Per-horizon scores end in
-    `_h<k>` and stay out."""
+    """The regex of the test columns to keep: ``test_<model>_<metric>`` for every model found among the
+    metric names, so a model evaluate starts scoring shows up without being listed here. Per-horizon scores
+    end in `_h<k>` and stay out."""
     return rf"test_\w+_({metrics})$"
 
 
-def compare_command(metrics: str = "rmse|mase") -> list[str]:
-    """`dvc exp show` arguments: params that differ across experiments, test ``metrics`` of every model."""
+def declared_metrics(dvc_yaml: Path) -> set[str]:
+    """The metrics files dvc.yaml declares, at the top level and in its stages."""
+    spec = yaml.safe_load(dvc_yaml.read_text()) or {}
+    entries = list(spec.get("metrics") or [])
+    entries += [e for stage in (spec.get("stages") or {}).values() for e in stage.get("metrics") or []]
+    return {e if isinstance(e, str) else next(iter(e)) for e in entries}
+
+
+def best_baseline(crossval: dict[str, float], metric: str = "mase") -> str | None:
+    """The model other than the LSTM with the lowest ``crossval_<model>_<metric>_mean``; None without one."""
+    found = re.compile(rf"crossval_(\w+)_{metric}_mean")
+    means = {m[1]: value for key, value in crossval.items() if (m := found.fullmatch(key)) and m[1] != "lstm"}
+    return min(means, key=means.get) if means else None
+
+
+def read_crossval(path: Path) -> dict[str, float]:
+    """The workspace's cross-validation metrics; empty until crossval has run."""
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def compare_command(metrics: str = "rmse|mase", crossval_metrics: str = "mase",
+                    root: Path = Path(".")) -> list[str]:
+    """`dvc exp show` arguments: params that differ across experiments, test ``metrics`` of every model, and
+    with crossval the ``crossval_metrics`` means and sds of the LSTM and the best baseline (by MASE in the
+    workspace); sorted by SORT_CROSSVAL, or by SORT_VALIDATION before crossval exists."""
+    keep = [kept_metrics(metrics)]
+    if CROSSVAL in declared_metrics(root / "dvc.yaml"):
+        sort_by = f"{CROSSVAL}:{SORT_CROSSVAL}"
+        models = "|".join(re.escape(m) for m in ("lstm", best_baseline(read_crossval(root / CROSSVAL))) if m)
+        keep.append(rf"crossval_({models})_({crossval_metrics})_(mean|sd)$")
+    else:
+        sort_by = f"{EVALUATE}:{SORT_VALIDATION}"
+    keep.append(rf"{sort_by.partition(':')[2]}$")  # the figure the rows are sorted by, shown
     return [
         "dvc", "exp", "show", "--md", "--no-pager", "--only-changed",
-        "--keep", kept_metrics(metrics),
+        "--keep", "|".join(keep),
         "--drop", DROP,
-        "--sort-by", SORT_BY, "--sort-order", "asc",
+        "--sort-by", sort_by, "--sort-order", "asc",
     ]
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def render(rows: list[list[str]]) -> str:
+    """A Markdown table, padded like dvc's; the first row is the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines) + "\n"
+
+
+def merge_spread(markdown: str) -> str:
+    """Each pair of columns ``<name>_mean`` and ``<name>_sd`` of dvc's table as one ``<name> (mean ± sd)``."""
+    rows = [cells(line) for line in markdown.splitlines() if line.startswith("|")]
+    if len(rows) < 2:
+        return markdown
+    header = rows[0]
+    pairs = {i: header.index(f"{h[:-5]}_sd") for i, h in enumerate(header)
+             if h.endswith("_mean") and f"{h[:-5]}_sd" in header}
+    if not pairs:
+        return markdown
+
+    def merged(row: list[str], head: bool) -> list[str]:
+        out = []
+        for i, cell in enumerate(row):
+            if i in pairs:
+                sd = row[pairs[i]]
+                cell = f"{cell[:-5]} (mean ± sd)" if head else cell if sd == "-" else f"{cell} ± {sd}"
+            if i not in pairs.values():
+                out.append(cell)
+        return out
+
+    return render([merged(header, True), *(merged(row, False) for row in rows[2:])])
+
+
+def compare_table(metrics: str = "rmse|mase", crossval_metrics: str = "mase") -> str:
+    """The table `make compare` prints."""
+    return merge_spread(run(*compare_command(metrics, crossval_metrics)))
 
 
 @command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--metrics", default="rmse|mase", help="regex of metric names to show (rmse|mae|smape|mase)")
+    parser.add_argument("--metrics", default="rmse|mase",
+                        help="regex of the test metrics to show (rmse|mae|smape|mase; default rmse|mase)")
+    parser.add_argument("--crossval-metrics", default="mase",
+                        help="regex of the cross-validation metrics to show as mean +- sd (default mase)")
     args = parser.parse_args(argv)
-    sys.stdout.write(run(*compare_command(args.metrics)))
+    sys.stdout.write(compare_table(args.metrics, args.crossval_metrics))
     return 0
 
 

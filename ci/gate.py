@@ -1,15 +1,23 @@
-"""Regression gate: exit 1 when a metric is worse than at a base revision by more than a relative tolerance.
+"""Regression gate: exit 1 when the workspace is worse than a base revision, beyond noise or a tolerance.
 
-    python -m ci.gate BASE_REV                                  # LSTM test RMSE, 2% tolerance
-    python -m ci.gate main --metric test_lstm_mase --tolerance 0.05
+    python -m ci.gate BASE_REV                                  # the LSTM's test RMSE, Diebold-Mariano at 0.05
+    python -m ci.gate main --metric test_lstm_mase --alpha 0.01
+    python -m ci.gate main --metric val_lstm_rmse --tolerance 0.05
     python -m ci.gate HEAD --all --both-ways --tolerance 1e-6   # every metric equals the committed value
 
-Each metric is judged in its own direction (ci/direction.py): errors, losses and widths lower, skill higher,
-coverage nearer the nominal level (evaluate.interval at each revision); counts and scales are printed but never
-fail. A metric whose name gives no direction is an error. A change fails when it worsens the metric by more
-than tolerance x |base value|. --both-ways ignores the directions and fails any change of any metric beyond
-the tolerance. Compares the workspace with BASE_REV through `dvc metrics diff`, so every metrics file in
-dvc.yaml counts.
+Two rules, each for its own metrics:
+- significance: the LSTM's one-step test errors (test_lstm_rmse, _mae, _mase, _skill, _smape) are judged from
+  the per-origin errors in metrics/predictions.csv at BASE_REV and in the workspace, on their common test
+  origins (ci/predictions.py). A metric fails only when the workspace's loss is higher and the Diebold-Mariano
+  test calls the difference significant (p < --alpha). The tolerance plays no part there. When the predictions
+  cannot be compared (absent at a revision, or other actual values: another series or split) the gate says so
+  in one line and those metrics fall back to the tolerance rule.
+- tolerance: every other selected metric is judged in its own direction (ci/direction.py): errors, losses and
+  widths lower, skill higher, coverage nearer the nominal level (evaluate.interval at each revision); counts,
+  scales and p-values are printed but never fail. A metric whose name gives no direction is an error. A change
+  fails when it worsens the metric by more than tolerance x |base value|.
+--both-ways is the exact mode: no significance rule; any change of any metric beyond the tolerance fails.
+Metrics come from `dvc metrics diff` against BASE_REV, so every metrics file in dvc.yaml counts.
 """
 from __future__ import annotations
 
@@ -17,10 +25,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ci.direction import DEFAULT_INTERVAL, EQUAL, NOMINAL, describe, direction, judge
+from ci.direction import DEFAULT_INTERVAL, EQUAL, LOWER, NOMINAL, describe, direction, judge
+from ci.predictions import PREDICTIONS, NotComparable, compare_revisions, judging_loss
 from ci.shell import command_main, fail, run
+from lstm_forecast.scoring import ALPHA
 
 DEFAULT_METRIC = "test_lstm_rmse"
 INTERVAL_PARAM = "evaluate.interval"
@@ -34,6 +44,8 @@ class Check:
     new: float | None
     rule: str
     passed: bool | None  # None: informational, no verdict
+    p: float | None = None  # Diebold-Mariano p-value, on the rows of the significance rule
+    by_dm: bool = False  # judged by the significance rule's rows instead
 
 
 def metric_pairs(base: str) -> dict[tuple[str, str], tuple[float | None, float | None]]:
@@ -81,19 +93,43 @@ def checks_for(
     return checks, nominal
 
 
+def significance(base: str, checks: list[Check], names: set[str], alpha: float) -> list[Check]:
+    """The significance rule's rows, then ``checks`` with those it covers handed over to them; ``names`` holds
+    every metric at either revision. ``checks`` unchanged, and one line saying why, when the predictions cannot
+    be compared."""
+    try:
+        comparisons = compare_revisions(base)
+    except NotComparable as err:
+        print(f"gate: {err}: the LSTM's test errors are judged by the tolerance rule", file=sys.stderr)
+        return checks
+    losses = {c.name: judging_loss(c.name, names) for c in checks}
+    print(f"gate: the LSTM's one-step errors at the {comparisons[0].origins} test origins common to {base} and the "
+          f"workspace, compared by the Diebold-Mariano test (rows with a p)", file=sys.stderr)
+    rows = [Check(PREDICTIONS, f"test_lstm_{c.loss}", c.base, c.workspace, LOWER,
+                  c.passes(alpha) if c.loss in losses.values() else None, c.p) for c in comparisons]
+    return rows + [replace(c, passed=None, by_dm=True) if losses[c.name] else c for c in checks]
+
+
 def format_value(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
-def table(checks: list[Check], tolerance: float, both_ways: bool, nominal: tuple[float, float]) -> str:
-    rule = f"|change| <= {tolerance:g} x |base|" if both_ways else f"worse by <= {tolerance:g} x |base|"
-    lines = [f"| metric | base | workspace | change | better | {rule} |", "|---|---|---|---|---|---|"]
+def table(checks: list[Check], tolerance: float, both_ways: bool, nominal: tuple[float, float],
+          alpha: float = ALPHA) -> str:
+    """The gate's Markdown table; a p column unless ``both_ways``."""
+    if both_ways:
+        head, rule = "| metric | base | workspace | change | better |", f"|change| <= {tolerance:g} x |base|"
+    else:
+        head = "| metric | base | workspace | change | p | better |"
+        rule = f"worse by <= {tolerance:g} x |base| (rows with a p: not significantly worse, p >= {alpha:g})"
+    lines = [f"{head} {rule} |", "|---" * head.count("|") + "|"]
     for c in checks:
         change = "-" if c.old is None or c.new is None else f"{c.new - c.old:+.6g}"
         rel = "" if c.old in (None, 0) or c.new is None else f" ({(c.new - c.old) / abs(c.old):+.2%})"
-        verdict = "-" if c.passed is None else "ok" if c.passed else "FAIL"
+        p = "" if both_ways else f" {format_value(c.p)} |"
+        verdict = "by DM" if c.by_dm else "-" if c.passed is None else "ok" if c.passed else "FAIL"
         lines.append(
-            f"| {c.path}:{c.name} | {format_value(c.old)} | {format_value(c.new)} | {change}{rel} | "
+            f"| {c.path}:{c.name} | {format_value(c.old)} | {format_value(c.new)} | {change}{rel} |{p} "
             f"{describe(c.rule, nominal)} | {verdict} |"
         )
     return "\n".join(lines) + "\n"
@@ -104,11 +140,13 @@ def summary(checks: list[Check], base: str) -> int:
     judged = [c for c in checks if c.passed is not None]
     failed = [c for c in judged if not c.passed]
     info = f" ({len(checks) - len(judged)} informational, not judged)" if len(judged) < len(checks) else ""
+    significant = any(c.path == PREDICTIONS for c in judged)
     if failed:
-        print(f"gate: {len(failed)} of {len(judged)} metric(s) changed beyond the tolerance against {base}{info}",
-              file=sys.stderr)
+        rule = "worse beyond the tolerance or significantly" if significant else "changed beyond the tolerance"
+        print(f"gate: {len(failed)} of {len(judged)} metric(s) {rule} against {base}{info}", file=sys.stderr)
         return 1
-    print(f"gate: {len(judged)} metric(s) within the tolerance against {base}{info}", file=sys.stderr)
+    rule = "within the tolerance or not significantly worse" if significant else "within the tolerance"
+    print(f"gate: {len(judged)} metric(s) {rule} against {base}{info}", file=sys.stderr)
     return 0
 
 
@@ -118,20 +156,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("base", help="git revision to compare with (a branch, tag or commit)")
     parser.add_argument("--metric", action="append", help=f"metric name, repeatable (default: {DEFAULT_METRIC})")
     parser.add_argument("--all", action="store_true", help="check every metric")
-    parser.add_argument("--tolerance", type=float, default=0.02, help="allowed relative change (default 0.02)")
+    parser.add_argument("--tolerance", type=float, default=0.02,
+                        help="allowed relative worsening of the metrics the significance rule does not judge "
+                             "(default 0.02)")
+    parser.add_argument("--alpha", type=float, default=ALPHA,
+                        help=f"the LSTM's test errors fail when significantly worse: p < alpha (default {ALPHA:g})")
     parser.add_argument("--both-ways", action="store_true",
-                        help="fail any change beyond the tolerance, improvements too, whatever the metric")
+                        help="exact mode: fail any change beyond the tolerance, improvements too, whatever the metric; "
+                             "no significance rule")
     args = parser.parse_args(argv)
     if args.tolerance < 0:
         return fail(f"--tolerance={args.tolerance} should be >= 0")
+    if not 0 < args.alpha < 1:
+        return fail(f"--alpha={args.alpha} should be between 0 and 1")
     try:
-        pairs = select(metric_pairs(args.base), None if args.all else (args.metric or [DEFAULT_METRIC]))
+        every = metric_pairs(args.base)
+        pairs = select(every, None if args.all else (args.metric or [DEFAULT_METRIC]))
         if not pairs:
             return fail(f"no metrics to compare between {args.base} and the workspace")
         checks, nominal = checks_for(args.base, pairs, args.tolerance, args.both_ways)
     except KeyError as err:
         return fail(err.args[0])
-    sys.stdout.write(table(checks, args.tolerance, args.both_ways, nominal))
+    if not args.both_ways:
+        checks = significance(args.base, checks, {name for _, name in every}, args.alpha)
+    sys.stdout.write(table(checks, args.tolerance, args.both_ways, nominal, args.alpha))
     return summary(checks, args.base)
 
 

@@ -1,19 +1,25 @@
-"""Pull-request report in Markdown: params and metrics that changed against a base revision, and the
-forecast figure before and after. Everything the CI workflow posts, made here so it can run locally.
+"""Pull-request report in Markdown: params and metrics that changed against a base revision, the
+Diebold-Mariano p-values (the gate's, and the LSTM's against each baseline) and the forecast figure before
+and after. Everything the CI workflow posts, made here so it can run locally.
 
     python -m ci.report BASE_REV --images report > report.md
 """
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ci.gate import metric_pairs
+from ci.predictions import NotComparable, compare_revisions
 from ci.shell import command_main, git_show_bytes, run
+from lstm_forecast.scoring import ALPHA
 
 FIGURE = "metrics/figures/forecast.png"
+DM_P = re.compile(r"test_lstm_vs_(\w+)_dm_p")
 
 
 def section(title: str, body: str, empty: str) -> str:
@@ -42,6 +48,46 @@ def figures(base: str, images: Path) -> str:
     return f"| {base} | this change |\n|---|---|\n| {cells[0]} | {cells[1]} |"
 
 
+def p_cell(p: float | None) -> str:
+    return "-" if p is None else f"{p:.3g}"
+
+
+def in_words(p: float | None, lower: bool | None) -> str:
+    """What a Diebold-Mariano p-value says of a forecast whose mean loss is ``lower`` (or not)."""
+    if p is None or lower is None:
+        return "-"
+    return "no significant difference" if p >= ALPHA else "significantly better" if lower else "significantly worse"
+
+
+def gate_rows(base: str) -> str:
+    """The gate's comparison of the LSTM's one-step test errors at ``base`` and in the workspace."""
+    try:
+        comparisons = compare_revisions(base)
+    except NotComparable as err:
+        return f"Not compared: {err}."
+    lines = [f"The LSTM's one-step errors on the {comparisons[0].origins} test origins common to {base} and this "
+             f"change (`ci.gate`):\n", f"| metric | {base} | this change | p | this change is |", "|---|---|---|---|---|"]
+    for c in comparisons:
+        words = in_words(c.p, not c.worse) if c.p is not None else "worse (errors not finite)" if c.worse else "-"
+        lines.append(f"| test_lstm_{c.loss} | {c.base:.6g} | {c.workspace:.6g} | {p_cell(c.p)} | {words} |")
+    return "\n".join(lines)
+
+
+def baseline_rows(base: str) -> str:
+    """``test_lstm_vs_<model>_dm_p`` at ``base`` and in the workspace, with what the workspace's says."""
+    pairs = {name: values for (path, name), values in metric_pairs(base).items() if path.endswith("evaluate.json")}
+    old, new = ({name: values[side] for name, values in pairs.items()} for side in (0, 1))
+    lines = ["The LSTM against each baseline on the test origins (`test_lstm_vs_<model>_dm_p`):\n",
+             f"| model | p at {base} | p in this change | the LSTM in this change is |", "|---|---|---|---|"]
+    for name in sorted(new):
+        if (found := DM_P.fullmatch(name)) is None:
+            continue
+        lstm, other = new.get("test_lstm_rmse"), new.get(f"test_{found[1]}_rmse")
+        words = in_words(new[name], None if lstm is None or other is None else lstm < other)
+        lines.append(f"| {found[1]} | {p_cell(old[name])} | {p_cell(new[name])} | {words} |")
+    return "\n".join(lines) if len(lines) > 3 else "No `test_lstm_vs_<model>_dm_p` in the metrics."
+
+
 def report(base: str, images: Path) -> str:
     params = run("dvc", "params", "diff", base, "--md")
     metrics = run("dvc", "metrics", "diff", base, "--md")
@@ -49,6 +95,7 @@ def report(base: str, images: Path) -> str:
         f"# Pipeline report: {base} -> this change\n",
         section("Params", params, "No params changed."),
         section("Metrics", metrics, "No metric changed."),
+        f"## Significance (Diebold-Mariano, p < {ALPHA:g})\n\n{gate_rows(base)}\n\n{baseline_rows(base)}\n",
         f"## Forecast, before and after\n\n{figures(base, images)}\n",
     ]
     return "\n".join(parts)

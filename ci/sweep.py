@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from ci.compare import compare_command
+from ci.compare import compare_table
 from ci.shell import command_main, fail, run
 
 
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for point in combinations(grid):
             sets = [arg for key, value in point.items() for arg in ("-S", f"{key}={value}")]
             run("dvc", "exp", "run", "--temp", *sets, capture=False)
-    sys.stdout.write(run(*compare_command()))
+    sys.stdout.write(compare_table())
     return 0
 
 

@@ -1,5 +1,6 @@
-"""The ci tools' rules without dvc: which columns compare keeps, which way the gate judges each metric, the
-sweep workflow's matrix, and the Makefile's repro target."""
+"""The ci tools' rules without dvc: which columns compare keeps and how it sorts, which way the gate judges each
+metric, the sweep workflow's matrix, and the Makefile's repro target. When the gate calls a change noise:
+tests/test_ci_significance.py."""
 import itertools
 import json
 import re
@@ -10,9 +11,10 @@ import sys
 import pytest
 import yaml
 
-from ci.compare import compare_command, kept_metrics
+from ci.compare import best_baseline, compare_command, kept_metrics, merge_spread
 from ci.direction import EQUAL, HIGHER, INFO, LOWER, NOMINAL, direction, judge
 from ci.gate import Check, table
+from ci.predictions import PREDICTIONS
 from ci.sweep import matrix
 from tests.helpers import ROOT
 
@@ -31,8 +33,50 @@ def test_compare_keeps_the_test_scores_of_every_model_evaluate_scores():
     assert {"lstm", "persistence", "seasonal_naive", "linear", *NEW_MODELS} == models
     keep = re.compile(kept_metrics())
     assert {n for n in names if keep.match(n)} == {f"test_{m}_{x}" for m in models for x in ("rmse", "mase")}
-    command = compare_command("mae")
-    assert command[command.index("--keep") + 1] == kept_metrics("mae")
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_compare_sorts_by_validation_then_by_crossval_once_dvc_yaml_declares_it(tmp_path):
+    # Sorting by a test figure picks the experiment that fits the test span best: the test span is then spent.
+    names = committed_names() | {f"crossval_{m}_{x}_{s}" for m in ("lstm", "linear", "auto_ets")
+                                 for x in ("mase", "rmse") for s in ("mean", "sd")} | {"fold1_lstm_mase"}
+    today = compare_command("mae", root=ROOT)
+    assert option(today, "--sort-by") == "metrics/evaluate.json:val_lstm_rmse"
+    keep, drop = re.compile(option(today, "--keep")), re.compile(option(today, "--drop"))
+    assert {n for n in names if keep.match(n)} == {f"test_{m}_mae" for m in ("lstm", "persistence", "seasonal_naive",
+                                                                             "linear")} | {"val_lstm_rmse"}
+    assert all(drop.match(n) for n in names)  # --keep wins over --drop
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    spec["stages"]["crossval"] = {"cmd": "python -m pipeline.crossval", "metrics": [{"metrics/crossval.json": {}}]}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "crossval.json").write_text(json.dumps(
+        {"crossval_lstm_mase_mean": 1.0, "crossval_linear_mase_mean": 1.25, "crossval_auto_ets_mase_mean": 0.75}))
+    later = compare_command(root=tmp_path)
+    assert option(later, "--sort-by") == "metrics/crossval.json:crossval_lstm_mase_mean"
+    keep = re.compile(option(later, "--keep"))
+    assert {n for n in names if keep.match(n) and not n.startswith("test_")} == {
+        "crossval_lstm_mase_mean", "crossval_lstm_mase_sd", "crossval_auto_ets_mase_mean", "crossval_auto_ets_mase_sd"}
+
+
+def test_compare_best_baseline_and_mean_sd_columns():
+    assert best_baseline({"crossval_lstm_mase_mean": 0.5, "crossval_seasonal_naive_mase_mean": 0.75,
+                          "crossval_linear_mase_mean": 1.0, "fold1_linear_mase": 0.25}) == "seasonal_naive"
+    assert best_baseline({"crossval_lstm_mase_mean": 0.5}) is None
+    shown = ("| Experiment | crossval_lstm_mase_mean | crossval_lstm_mase_sd | test_lstm_rmse |\n"
+             "|---|---|---|---|\n"
+             "| workspace | 0.98 | 0.051 | 20.0 |\n"
+             "| └── 1a2b3c [fast] | - | - | 19.5 |\n")
+    assert merge_spread(shown) == (
+        "| Experiment        | crossval_lstm_mase (mean ± sd) | test_lstm_rmse |\n"
+        "|-------------------|--------------------------------|----------------|\n"
+        "| workspace         | 0.98 ± 0.051                   | 20.0           |\n"
+        "| └── 1a2b3c [fast] | -                              | 19.5           |\n")
+    plain = "| Experiment | test_lstm_rmse |\n|---|---|\n| workspace | 20.0 |\n"
+    assert merge_spread(plain) == plain
 
 
 @pytest.mark.parametrize("name, rule", [
@@ -80,19 +124,25 @@ def test_informational_metrics_get_no_verdict_unless_both_ways():
     assert not judge(EQUAL, 0.25, 0.5, 0) and judge(EQUAL, 1.0, 1.0 + 1e-7, 1e-6)
 
 
-def test_gate_table_says_the_direction_of_each_row():
+def test_gate_table_says_the_direction_and_p_of_each_row():
     checks = [
-        Check("m.json", "test_lstm_rmse", 1.0, 2.0, LOWER, False),
-        Check("m.json", "test_lstm_skill", 0.25, 0.5, HIGHER, True),
+        Check(PREDICTIONS, "test_lstm_rmse", 1.0, 2.0, LOWER, False, p=0.0125),
+        Check("m.json", "test_lstm_rmse", 1.0, 2.0, LOWER, None, by_dm=True),
+        Check("m.json", "val_lstm_rmse", 1.0, 2.0, LOWER, False),
         Check("m.json", "test_lstm_coverage", 0.875, 0.75, NOMINAL, True),
         Check("m.json", "test_points", 4.0, 5.0, INFO, None),
     ]
-    lines = table(checks, 0.02, False, (0.9, 0.8)).splitlines()
-    assert lines[0] == "| metric | base | workspace | change | better | worse by <= 0.02 x |base| |"
+    lines = table(checks, 0.02, False, (0.9, 0.8), alpha=0.01).splitlines()
+    assert lines[0] == ("| metric | base | workspace | change | p | better | worse by <= 0.02 x |base| "
+                        "(rows with a p: not significantly worse, p >= 0.01) |")
+    assert lines[1] == "|---|---|---|---|---|---|---|"
     assert [[c.strip() for c in line.strip("|").split("|")][4:] for line in lines[2:]] == [
-        ["lower", "FAIL"], ["higher", "ok"], ["nearest 0.8 (base 0.9)", "ok"], ["info", "-"]]
+        ["0.0125", "lower", "FAIL"], ["-", "lower", "by DM"], ["-", "lower", "FAIL"],
+        ["-", "nearest 0.8 (base 0.9)", "ok"], ["-", "info", "-"]]
+    # --both-ways, as `make check-committed` runs it: the table it has always printed, without a p column.
     both = table([Check("m.json", "test_points", 4.0, 5.0, EQUAL, False)], 1e-6, True, (0.9, 0.9))
-    assert both.splitlines()[-1].endswith("| either way | FAIL |")
+    assert both == ("| metric | base | workspace | change | better | |change| <= 1e-06 x |base| |\n|---|---|---|---|---|---|\n"
+                    "| m.json:test_points | 4 | 5 | +1 (+25.00%) | either way | FAIL |\n")
 
 
 def test_sweep_matrix_is_the_product_of_sweep_yaml():
