@@ -2,6 +2,8 @@
 spans, in original units. A forecast from origin ``t`` reads ``values[:t]`` only."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -11,6 +13,8 @@ from lstm_forecast.errors import ArgumentError
 from lstm_forecast.forecasting import forecast, to_levels
 from lstm_forecast.intervals import local_scale
 from lstm_forecast.network import LSTMForecaster
+from lstm_forecast.settings.evaluate import EvaluateParams
+from lstm_forecast.statistical import STATISTICAL, fit_statistical, statistical_forecast
 from lstm_forecast.windows import Windows
 
 SCORED_SPLITS = ("val", "test")
@@ -21,37 +25,55 @@ def future_values(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.n
     return values[origins[:, None] + np.arange(horizon)]
 
 
+def baseline_forecasters(values: np.ndarray, z: np.ndarray, norm: Normalization, index: WindowIndex,
+                         evaluate: EvaluateParams) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """For each of ``evaluate.baselines``, in that order, the function from origins (n,) to its forecasts
+    (n, H) in original units; models with parameters are fitted here, on the training span only."""
+    time_step, horizon = index.time_step, index.horizon
+    train_lo, train_hi = norm.splits["train"]
+    makers = {
+        "persistence": lambda: lambda o: persistence(values, o, horizon),
+        "seasonal_naive": lambda: lambda o: seasonal_naive(values, o, horizon, evaluate.season),
+    }
+
+    def linear():
+        fitted = fit_linear(z, index.origins["train"], time_step, horizon, evaluate.ridge_alpha)
+        return lambda o: to_levels(norm.scaler.inverse(linear_forecast(fitted, z, o, time_step)), values, o,
+                                   norm.difference)
+
+    def statistical(name: str):
+        fitted = fit_statistical(name, values[train_lo:train_hi], evaluate.season)
+        return lambda o: statistical_forecast(fitted, values, o, horizon)
+
+    makers["linear"] = linear
+    makers |= {name: (lambda name=name: statistical(name)) for name in STATISTICAL}
+    return {name: makers[name]() for name in evaluate.baselines}
+
+
 def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: WindowIndex, model: LSTMForecaster,
-             strategy: str, *, season: int, stride: int, interval_window: int, ridge_alpha: float, scale: float,
+             strategy: str, evaluate: EvaluateParams, scale: float,
              device: torch.device | None = None) -> dict[str, dict]:
     """Per scored split: origins, actual values and every model's forecasts, (n, H), in original units,
     and each origin's recent volatility (for the interval). ``z`` is the scaled modelled series."""
     time_step, horizon = index.time_step, index.horizon
     first = min(index.origins[s][0] for s in SCORED_SPLITS)
-    if season > first:
-        raise ArgumentError("season", season, f"reaches before the start of the series: the first scored origin "
-                            f"is {first}; use a season <= {first}")
-    linear = fit_linear(z, index.origins["train"], time_step, horizon, ridge_alpha)
+    if evaluate.season > first:
+        raise ArgumentError("season", evaluate.season, f"reaches before the start of the series: the first scored "
+                            f"origin is {first}; use a season <= {first}")
+    baselines = baseline_forecasters(values, z, norm, index, evaluate)
     series = torch.tensor(z, dtype=torch.float32, device=device)
     model = model.to(device)
-
-    def levels(modelled: np.ndarray, origins: np.ndarray) -> np.ndarray:
-        return to_levels(norm.scaler.inverse(modelled), values, origins, norm.difference)
-
     out = {}
     for split in SCORED_SPLITS:
-        windows = Windows(series, index.origins[split], time_step, "last", horizon, stride)
+        windows = Windows(series, index.origins[split], time_step, "last", horizon, evaluate.stride)
         origins = windows.origins.cpu().numpy()
+        lstm = forecast(model, windows, horizon, strategy).double().cpu().numpy()
         out[split] = {
             "origins": origins,
             # The floor keeps a calm stretch (a run of zeros) from giving a zero-width interval.
-            "volatility": local_scale(values, origins, interval_window, 0.1 * scale),
+            "volatility": local_scale(values, origins, evaluate.interval_window, 0.1 * scale),
             "actual": future_values(values, origins, horizon),
-            "forecasts": {
-                "lstm": levels(forecast(model, windows, horizon, strategy).double().cpu().numpy(), origins),
-                "persistence": persistence(values, origins, horizon),
-                "seasonal_naive": seasonal_naive(values, origins, horizon, season),
-                "linear": levels(linear_forecast(linear, z, origins, time_step), origins),
-            },
+            "forecasts": {"lstm": to_levels(norm.scaler.inverse(lstm), values, origins, norm.difference)}
+            | {name: forecaster(origins) for name, forecaster in baselines.items()},
         }
     return out

@@ -98,9 +98,7 @@ def check_unique(stamps: pd.Series, name: str, rows: np.ndarray) -> None:
 
 def _infer(index: pd.DatetimeIndex) -> str | None:
     """pandas' inferred frequency alias, or None."""
-    with pd.option_context("future.infer_freq_returns_offset", True):
-        offset = pd.infer_freq(index)
-    return None if offset is None else offset.freqstr
+    return pd.infer_freq(index)
 
 
 def infer_calendar(stamps: pd.Series) -> Calendar:

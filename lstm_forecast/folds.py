@@ -40,9 +40,7 @@ def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: Normali
     model = train_fold(z, index, train, device)
     values = frame["value"].to_numpy(dtype=np.float64)
     scale = metrics.naive_scale(values[splits["train"][0] : splits["train"][1]])
-    runs = backtest(values, z, norm, index, model, train.strategy, season=evaluate.season, stride=evaluate.stride,
-                    interval_window=evaluate.interval_window, ridge_alpha=evaluate.ridge_alpha, scale=scale,
-                    device=device)
+    runs = backtest(values, z, norm, index, model, train.strategy, evaluate, scale, device)
     results = score_splits(runs, scale, evaluate.interval, evaluate.stride)
     return {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
 

@@ -84,6 +84,11 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             except UserError as err:
                 errors.append(err)
         raise errors[0]
+    if origin is tuple:  # tuple[X, ...]: a YAML list of X
+        (item, _) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise UserError(f"{key}={value!r} should be a list")
+        return tuple(_coerce(key, v, item) for v in value)
     if origin is Literal:
         choices = typing.get_args(hint)
         if value not in choices:

@@ -82,10 +82,9 @@ def run(
     started = time.perf_counter()
     with param_errors("evaluate", {"window": "interval_window", "lstm_kernel": "train.lstm_kernel"}):
         runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, meta.strategy,
-                        season=params.season, stride=params.stride, interval_window=params.interval_window,
-                        ridge_alpha=params.ridge_alpha, scale=scale, device=device)
+                        params, scale, device)
     origins = sum(len(run["origins"]) for run in runs.values())
-    log.info("backtest: %d origins x %d steps, 4 models, in %.2f s", origins, index.horizon,
+    log.info("backtest: %d origins x %d steps, %d models, in %.2f s", origins, index.horizon, len(runs["test"]["forecasts"]),
              time.perf_counter() - started)
     with param_errors("evaluate", {"level": "interval"}, hint="lower evaluate.interval or evaluate.stride"):
         results = score_splits(runs, scale, params.interval, params.stride)

@@ -31,7 +31,9 @@ SMALL_PARAMS = {
     "normalize": {"train": 0.6, "val": 0.2, "test": 0.2, "method": "zscore"},
     "window": {"time_step": 12, "target": "sequence"},
     "train": {"hidden_size": 8, "num_layers": 2, "lr": 0.01, "batch_size": 16, "epochs": 3, "seed": 1, "threads": 1},
-    "evaluate": {"season": 24},
+    # The statistical baselines have tests of their own (test_statistical.py): AutoARIMA's fits alone would
+    # add seconds to every small run.
+    "evaluate": {"season": 24, "baselines": ["persistence", "seasonal_naive", "linear"]},
     "crossval": {"folds": 3},
     "plot": {"width": 6.0, "height": 3.0, "dpi": 50},
 }

@@ -21,7 +21,7 @@ def series(stamps, values=None, **kw):
 @pytest.mark.parametrize("stamps, freq", [
     (pd.date_range("2000-01-01", periods=30, freq="MS"), "MS"),
     (pd.date_range("2000-01-31", periods=30, freq="ME"), "ME"),
-    (pd.date_range("2000-01-01", periods=30, freq="QS-OCT"), "QS-JAN"),  # pandas names quarters by January
+    (pd.date_range("2000-01-01", periods=30, freq="QS-OCT"), "QS-OCT"),
     (pd.date_range("1991-02-04", periods=60, freq="W-MON"), "W-MON"),
     (pd.date_range("2014-04-30", periods=60, freq="D"), "D"),
     (pd.date_range("2021-03-01", periods=60, freq="B"), "B"),
@@ -30,7 +30,10 @@ def series(stamps, values=None, **kw):
 ])
 def test_the_frequency_is_inferred_as_a_pandas_alias(stamps, freq):
     calendar = infer_calendar(pd.Series(stamps))
-    assert calendar == Calendar(freq)
+    # pandas names a quarterly calendar by any month of its quarter (QS-OCT in 2.x, QS-JAN in 3.x): the
+    # calendar it makes is what counts.
+    assert calendar == Calendar(freq) or (freq.startswith("QS-") and calendar.freq.startswith("QS-"))
+    assert pd.date_range(stamps[0], periods=len(stamps), freq=calendar.freq).equals(stamps)
     absent, off = absent_periods(pd.Series(stamps), calendar)
     assert len(absent) == len(off) == 0
 

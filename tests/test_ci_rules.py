@@ -43,14 +43,17 @@ def test_compare_sorts_by_validation_then_by_crossval_once_dvc_yaml_declares_it(
     # Sorting by a test figure picks the experiment that fits the test span best: the test span is then spent.
     names = committed_names() | {f"crossval_{m}_{x}_{s}" for m in ("lstm", "linear", "auto_ets")
                                  for x in ("mase", "rmse") for s in ("mean", "sd")} | {"fold1_lstm_mase"}
-    today = compare_command("mae", root=ROOT)
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    before = {**spec, "stages": {k: v for k, v in spec["stages"].items() if k != "crossval"}}
+    (tmp_path / "before").mkdir()
+    (tmp_path / "before" / "dvc.yaml").write_text(yaml.safe_dump(before))
+    today = compare_command("mae", root=tmp_path / "before")  # a project without the crossval stage
     assert option(today, "--sort-by") == "metrics/evaluate.json:val_lstm_rmse"
     keep, drop = re.compile(option(today, "--keep")), re.compile(option(today, "--drop"))
     assert {n for n in names if keep.match(n)} == {f"test_{m}_mae" for m in ("lstm", "persistence", "seasonal_naive",
                                                                              "linear")} | {"val_lstm_rmse"}
     assert all(drop.match(n) for n in names)  # --keep wins over --drop
-    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    spec["stages"]["crossval"] = {"cmd": "python -m pipeline.crossval", "metrics": [{"metrics/crossval.json": {}}]}
+    assert {"metrics/crossval.json": {"cache": False, "persist": True}} in spec["stages"]["crossval"]["metrics"]
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(spec))
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "crossval.json").write_text(json.dumps(

@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+Baseline = Literal["persistence", "seasonal_naive", "linear", "auto_ets", "auto_arima", "auto_theta"]
+BASELINES: tuple[Baseline, ...] = ("persistence", "seasonal_naive", "linear", "auto_ets", "auto_arima", "auto_theta")
+
 from lstm_forecast.params import require
 
 
@@ -18,6 +21,8 @@ class EvaluateParams:
     interval_window: int = 12
     ridge_alpha: float = 1.0
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # The models scored beside the LSTM; persistence is the reference of skill and always runs.
+    baselines: tuple[Baseline, ...] = BASELINES
 
     def validate(self) -> None:
         require(self.season >= 1, f"evaluate.season={self.season} should be >= 1")
@@ -25,3 +30,6 @@ class EvaluateParams:
         require(0 < self.interval < 1, f"evaluate.interval={self.interval} should be a coverage between 0 and 1")
         require(self.interval_window >= 0, f"evaluate.interval_window={self.interval_window} should be >= 0")
         require(self.ridge_alpha >= 0, f"evaluate.ridge_alpha={self.ridge_alpha} should be >= 0")
+        require("persistence" in self.baselines and len(set(self.baselines)) == len(self.baselines),
+                f"evaluate.baselines={list(self.baselines)} should list each model once, persistence included "
+                f"(the reference of skill); choose from: {', '.join(BASELINES)}")

@@ -1,0 +1,46 @@
+"""The statistical models forecasters judge a new one by: AutoETS, AutoARIMA and AutoTheta (statsforecast),
+each fitted once on the training span, in original units, and applied at every origin without refitting
+(statsforecast's ``forward``: the fitted model run over the history up to the origin)."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger("statistical")
+
+STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
+# The longest season each model is given. ETS: statsforecast keeps at most 24 seasonal states. ARIMA: a cost
+# limit measured here, not the library's: a seasonal AutoARIMA fit at season 52 took 284 s on 950 weekly
+# values, and at season 132 none finished in 10 minutes (docs/performance.md).
+MAX_SEASON = {"auto_ets": 24, "auto_arima": 24, "auto_theta": None}
+
+
+def usable_season(name: str, season: int, train_length: int) -> tuple[int, str]:
+    """The season ``name`` is fitted with (1: none), and why it is not ``season`` ('' when it is)."""
+    if season <= 1:
+        return 1, ""
+    limit = MAX_SEASON[name]
+    if limit is not None and season > limit:
+        return 1, f"the season {season} is longer than the {limit} it allows"
+    if train_length < 2 * season:
+        return 1, f"the training span ({train_length} values) holds fewer than two seasons of {season}"
+    return season, ""
+
+
+def fit_statistical(name: str, train: np.ndarray, season: int):
+    """``name`` (one of STATISTICAL) fitted on the training span ``train`` (levels, original units)."""
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta  # imported here: only evaluate needs it
+
+    used, why = usable_season(name, season, len(train))
+    if why:
+        log.info("%s runs without a season: %s", name, why)
+    model = {"auto_ets": AutoETS, "auto_arima": AutoARIMA, "auto_theta": AutoTheta}[name](season_length=used)
+    return model.fit(np.ascontiguousarray(train, dtype=np.float64))
+
+
+def statistical_forecast(model, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """The fitted model's forecasts of the ``horizon`` values from each origin, reading ``values[:t]``
+    only: (n, H), original units."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return np.stack([model.forward(values[:t], h=horizon)["mean"] for t in origins])
