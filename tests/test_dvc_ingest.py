@@ -1,5 +1,6 @@
 """Files as users export them, through the real `dvc repro`: the exact one-line error, DVC's exit code, a clean
 `git status` and the previous outputs kept; or, after the documented fix-up, the very same series."""
+import json
 import shutil
 
 import numpy as np
@@ -26,15 +27,16 @@ def write_series(repo, frame: pd.DataFrame, **csv) -> None:
     frame.to_csv(repo / "series.csv", index=False, **csv)
 
 
-def failed_repro(repo, env) -> str:
-    """Run `dvc repro`, which must fail; the stage's own error line."""
+def failed_repro(repo, env, extra_changed: set[str] = frozenset()) -> str:
+    """Run `dvc repro`, which must fail; the stage's own error line. Only the files the test itself changed
+    (series.csv, params.yaml and ``extra_changed``) may show in `git status` afterwards."""
     before = output_hashes(repo)
     proc = sh(repo, env, "dvc", "repro", "--no-run-cache", check=False)
     assert proc.returncode != 0
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("error: ")]
     assert output_hashes(repo) == before  # the last good results, byte for byte
     # Only what the user edited shows in git: no committed output deleted or changed, dvc.lock untouched.
-    assert {line[3:] for line in git_status(repo, env).splitlines()} <= {"series.csv", "params.yaml"}
+    assert {line[3:] for line in git_status(repo, env).splitlines()} <= {"series.csv", "params.yaml", *extra_changed}
     assert "changed" in sh(repo, env, "dvc", "status").stdout  # the stage still has to run
     return lines[0]
 
@@ -95,3 +97,41 @@ def test_a_title_line_fails_until_header_row_names_the_header(repo, dvc_env):
     assert git_status(repo, dvc_env).split() == ["M", "dvc.lock", "M", "params.yaml", "M", "series.csv"]
     commit(repo, dvc_env, "title line")
     assert git_status(repo, dvc_env) == ""
+
+
+def test_a_window_too_long_names_the_splits_in_time_order(repo, dvc_env):
+    set_param(repo, "window.time_step", 150)
+    assert failed_repro(repo, dvc_env) == (
+        "error: window.time_step=150: leaves no whole window in the train split (series length 240; split sizes "
+        "train 144, val 48, test 48); a training window needs time_step + horizon = 151 values and every split at "
+        "least horizon = 1; lower window.time_step or window.horizon, or give the series more rows")
+
+
+def test_a_formula_column_is_never_passed_over_in_silence(repo, dvc_env):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["date", "base", "sales"])
+    for i, row in sine_series().iterrows():
+        sheet.append([row["date"].to_pydatetime(), float(row["level"]), f"=B{i + 2}*2"])  # no stored values
+    book.save(repo / "book.xlsx")
+    set_param(repo, "ingest.path", "book.xlsx")
+    set_param(repo, "ingest.sheet", None)
+    set_param(repo, "ingest.column", None)
+    line = failed_repro(repo, dvc_env, extra_changed={"book.xlsx"})
+    assert line == "error: ingest.column=None: several numeric columns (base, sales); name one of them"
+    set_param(repo, "ingest.column", "sales")
+    assert failed_repro(repo, dvc_env, extra_changed={"book.xlsx"}) == (
+        "error: column 'sales' row 2: the formula =B2*2 has no stored value (240 such cells); open the workbook in "
+        "a spreadsheet program and save it, so the values are stored")
+
+
+def test_a_constant_test_span_scores_without_dividing_by_zero(repo, dvc_env):
+    frame = sine_series()
+    frame.loc[144:, "level"] = 7.0  # validation and test spans constant: persistence is perfect there
+    write_series(repo, frame)
+    assert {"ingest", "evaluate", "crossval"} <= set(ran(repo, dvc_env))  # and no stage failed
+    results = json.loads((repo / "metrics" / "evaluate.json").read_text())
+    assert "test_lstm_skill" not in results and results["test_persistence_mase"] == 0.0
+    assert results["test_lstm_mase"] > 0 and 0 <= results["test_lstm_coverage"] <= 1
