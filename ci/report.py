@@ -66,7 +66,8 @@ def gate_rows(base: str) -> str:
     except NotComparable as err:
         return f"Not compared: {err}."
     lines = [f"The LSTM's one-step errors on the {comparisons[0].origins} test origins common to {base} and this "
-             f"change (`ci.gate`):\n", f"| metric | {base} | this change | p | this change is |", "|---|---|---|---|---|"]
+             f"change (`ci.gate`):\n", f"| metric | {base} | this change | p | this change is |",
+             "|---|---|---|---|---|"]
     for c in comparisons:
         words = in_words(c.p, not c.worse) if c.p is not None else "worse (errors not finite)" if c.worse else "-"
         lines.append(f"| test_lstm_{c.loss} | {c.base:.6g} | {c.workspace:.6g} | {p_cell(c.p)} | {words} |")

@@ -57,7 +57,8 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, metrics_out
             try:
                 scores.append(score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device))
             except Diverged as err:
-                raise UserError(f"crossval fold {k} of {params.folds}: {err}; lower train.lr (now {train.lr:g})") from None
+                raise UserError(f"crossval fold {k} of {params.folds}: {err}; lower train.lr (now {train.lr:g})"
+                                ) from None
         log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f), %.1f s", k, params.folds,
                  splits["test"], scores[-1]["lstm_mase"], scores[-1]["persistence_mase"], time.perf_counter() - started)
     models = sorted({key.removesuffix("_mase") for key in scores[0] if key.endswith("_mase")}) if scores else []

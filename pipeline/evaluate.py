@@ -84,7 +84,8 @@ def run(
         runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, meta.strategy,
                         params, scale, device)
     origins = sum(len(run["origins"]) for run in runs.values())
-    log.info("backtest: %d origins x %d steps, %d models, in %.2f s", origins, index.horizon, len(runs["test"]["forecasts"]),
+    log.info("backtest: %d origins x %d steps, %d models, in %.2f s", origins, index.horizon,
+             len(runs["test"]["forecasts"]),
              time.perf_counter() - started)
     with param_errors("evaluate", {"level": "interval"}, hint="lower evaluate.interval or evaluate.stride"):
         results = score_splits(runs, scale, params.interval, params.stride)

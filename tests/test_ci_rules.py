@@ -50,8 +50,8 @@ def test_compare_sorts_by_validation_then_by_crossval_once_dvc_yaml_declares_it(
     today = compare_command("mae", root=tmp_path / "before")  # a project without the crossval stage
     assert option(today, "--sort-by") == "metrics/evaluate.json:val_lstm_rmse"
     keep, drop = re.compile(option(today, "--keep")), re.compile(option(today, "--drop"))
-    assert {n for n in names if keep.match(n)} == {f"test_{m}_mae" for m in ("lstm", "persistence", "seasonal_naive",
-                                                                             "linear")} | {"val_lstm_rmse"}
+    models = ("lstm", "persistence", "seasonal_naive", "linear", "auto_ets", "auto_arima", "auto_theta")
+    assert {n for n in names if keep.match(n)} == {f"test_{m}_mae" for m in models} | {"val_lstm_rmse"}
     assert all(drop.match(n) for n in names)  # --keep wins over --drop
     assert {"metrics/crossval.json": {"cache": False, "persist": True}} in spec["stages"]["crossval"]["metrics"]
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(spec))

@@ -125,7 +125,8 @@ def test_evaluate_scores_the_same_points_for_every_model(tiny_project):
 @pytest.mark.parametrize("strategy", ["recursive", "direct"])
 def test_multi_step_horizon_reports_every_step(tiny_project, strategy):
     params = {**SMALL_PARAMS, "window": {**SMALL_PARAMS["window"], "horizon": 3},
-              "train": {**SMALL_PARAMS["train"], "strategy": strategy}, "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24, "stride": 2}}
+              "train": {**SMALL_PARAMS["train"], "strategy": strategy},
+              "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24, "stride": 2}}
     write_params(tiny_project / "params.yaml", params)
     run_stages()
     results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
@@ -174,7 +175,8 @@ def test_a_season_shorter_than_the_horizon_names_both_keys(tiny_project, capsys)
 
 def test_season_reaching_before_the_series(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window", "train"])
-    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "season": 500}})
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"],
+                                                                             "season": 500}})
     assert main(stage_argv("evaluate")) == 2
     assert capsys.readouterr().err == ("error: evaluate.season=500: reaches before the start of the series: the first "
                                        "scored origin is 144; use a season <= 144\n")
@@ -193,7 +195,8 @@ def test_model_trained_on_other_windows_is_refused(tiny_project, capsys):
 
 
 def test_constant_width_interval_with_window_zero(tiny_project):
-    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24, "interval_window": 0}})
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24,
+                                                                             "interval_window": 0}})
     run_stages()
     table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
     val = table[table["split"] == "val"]
@@ -252,7 +255,8 @@ def test_assembled_backtest_never_reads_after_an_origin(tiny_project, difference
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
 def test_evaluate_on_cuda_without_gpu_is_a_user_error(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window", "train"])
-    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24, "device": "cuda"}})
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24,
+                                                                             "device": "cuda"}})
     assert main(stage_argv("evaluate")) == 2
     err = capsys.readouterr().err
     assert err == "error: evaluate.device='cuda': no CUDA GPU is available; use 'auto' or 'cpu'\n"
