@@ -4,9 +4,10 @@ LSTM and of the best baseline; without hash or timestamp columns.
 
     python -m ci.compare            # or: make compare
 
-Rows are sorted by a figure the test span never saw: the LSTM's mean cross-validation MASE when crossval
-runs, else its validation RMSE. Never by a test figure: picking the experiment with the best test score is
-how a test span gets overfitted; the test columns are there to report.
+Rows are sorted by the LSTM's mean cross-validation MASE when crossval runs (an average over every fold,
+today's among them, so no single span decides), else by its validation RMSE. Never by the test figures
+alone: picking the experiment with the best test score is how a test span gets overfitted; the test
+columns are there to report.
 """
 from __future__ import annotations
 

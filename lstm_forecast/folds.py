@@ -3,6 +3,8 @@ the train params, its epoch chosen on the fold's validation span) and every base
 fold's test span exactly as evaluate scores today's."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import torch
@@ -18,6 +20,9 @@ from lstm_forecast.settings.window import WindowParams
 from lstm_forecast.splits import scale_series, window_origins
 from lstm_forecast.training import fit
 from lstm_forecast.windows import Windows
+
+
+PER_STEP = re.compile(r"_h\d+$")
 
 
 def train_fold(z: np.ndarray, index: WindowIndex, train: TrainParams, device: torch.device):
@@ -50,7 +55,7 @@ def summarise(folds: list[dict[str, float]], models: list[str]) -> dict[str, flo
     and standard deviation (ddof 1; 0 for one fold) of every model's RMSE, MAE, sMAPE and MASE."""
     out: dict[str, float] = {}
     for k, scores in enumerate(folds, start=1):
-        out |= {f"fold{k}_{key}": value for key, value in scores.items() if "_h" not in key.rsplit("_", 1)[-1]}
+        out |= {f"fold{k}_{key}": value for key, value in scores.items() if not PER_STEP.search(key)}
     for model in models:
         for metric in metrics.METRICS:
             values = np.array([scores[f"{model}_{metric}"] for scores in folds])

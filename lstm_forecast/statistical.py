@@ -30,7 +30,7 @@ def usable_season(name: str, season: int, train_length: int) -> tuple[int, str]:
 
 def fit_statistical(name: str, train: np.ndarray, season: int):
     """``name`` (one of STATISTICAL) fitted on the training span ``train`` (levels, original units)."""
-    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta  # imported here: only evaluate needs it
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta  # imported here: slow to import
 
     used, why = usable_season(name, season, len(train))
     if why:

@@ -1,4 +1,4 @@
-"""Evaluate: rolling-origin forecasts on validation and test, scored against three baselines, with intervals."""
+"""Evaluate: rolling-origin forecasts on validation and test, scored against the baselines, with intervals."""
 from __future__ import annotations
 
 import argparse

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 import pytest
 import torch
 
-from tests.helpers import SMALL_PARAMS, sine_series, write_params
+from tests.helpers import (SMALL_PARAMS, STAGES, commit, full_params, git_status, make_repo, repro, sine_series,
+                           write_params)
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +43,21 @@ def tiny_project(in_tmp):
     sine_series().to_csv(in_tmp / "series.csv", index=False)
     write_params(in_tmp / "params.yaml", SMALL_PARAMS)
     return in_tmp
+
+
+@pytest.fixture(scope="session")
+def committed(tmp_path_factory, dvc_env):
+    """A git + DVC repository with the pipeline, a 240-point series and the small config (every params key,
+    for `dvc exp run -S`), reproduced once and committed with dvc.lock and the outputs git tracks. Built
+    once per session; tests work on copies (the `repo` fixture)."""
+    repo = make_repo(tmp_path_factory.mktemp("template") / "repo", dvc_env, full_params())
+    assert repro(repo, dvc_env) == list(STAGES)
+    commit(repo, dvc_env, "first run")
+    assert git_status(repo, dvc_env) == ""
+    return repo
+
+
+@pytest.fixture
+def repo(committed, tmp_path):
+    """A fresh copy of the committed repository (.git, .dvc and its cache included), clean and up to date."""
+    return shutil.copytree(committed, tmp_path / "repo")

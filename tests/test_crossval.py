@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import ArgumentError
+from lstm_forecast.folds import summarise
 from lstm_forecast.splits import fold_splits, scale_series, split_bounds
 from pipeline.crossval import main
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
@@ -74,3 +75,11 @@ def test_folds_zero_turns_it_off_and_too_many_is_one_line(tiny_project, capsys):
     assert capsys.readouterr().err == (
         "error: crossval.folds=9: fold 1 of 9 would leave 0 training values (series of 240, validation 48 and test "
         "48 values per fold); lower crossval.folds, or give the series more rows\n")
+
+
+def test_the_summary_keeps_no_per_step_scores():
+    folds = [{"lstm_mase": 1.0, "lstm_mase_h1": 0.5, "lstm_mase_h2": 1.5, "lstm_rmse": 2.0, "lstm_mae": 1.0,
+              "lstm_smape": 10.0, "lstm_vs_linear_dm_p": 0.5}] * 2
+    summary = summarise(folds, ["lstm"])
+    assert "fold1_lstm_mase" in summary and not [key for key in summary if "_h1" in key or "_h2" in key]
+    assert summary["crossval_lstm_mase_mean"] == 1.0 and summary["crossval_lstm_mase_sd"] == 0.0

@@ -4,37 +4,17 @@ saying the stage must rerun. DVC deletes a stage's outputs before running it unl
 `persist: true` (dvc.yaml); the stages' atomic writes do the rest (docs/failures.md)."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
 
-import pytest
-
-from tests.helpers import (STAGES, commit, full_params, git_status, make_repo, output_hashes, repro, set_param, sh,
-                           unwritable)
+from tests.helpers import commit, git_status, output_hashes, repro, set_param, sh, unwritable
 from tests.test_faults import wait_for
 
 # What DVC itself exits with when a stage fails, whatever the stage's own exit code.
 DVC_FAILED = 255
 SEASON_ERROR = ("error: evaluate.season=5000: reaches before the start of the series: the first scored origin is 144; "
                 "use a season <= 144")
-
-
-@pytest.fixture(scope="session")
-def committed(tmp_path_factory, dvc_env):
-    """A git + DVC repository on the 240-point series and a 3-epoch config (every params key, for
-    `dvc exp run -S`), reproduced and committed with its outputs. Tests work on copies (`repo`)."""
-    repo = make_repo(tmp_path_factory.mktemp("failures") / "repo", dvc_env, full_params())
-    assert repro(repo, dvc_env) == list(STAGES)
-    commit(repo, dvc_env, "first run")
-    assert git_status(repo, dvc_env) == ""
-    return repo
-
-
-@pytest.fixture
-def repo(committed, tmp_path):
-    return shutil.copytree(committed, tmp_path / "repo")
 
 
 def change(repo, env, key, value):

@@ -1,26 +1,12 @@
 """Files as users export them, through the real `dvc repro`: the exact one-line error, DVC's exit code, a clean
 `git status` and the previous outputs kept; or, after the documented fix-up, the very same series."""
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import SMALL_PARAMS, STAGES, commit, git_status, make_repo, output_hashes, set_param, sh, sine_series
-
-
-@pytest.fixture(scope="module")
-def committed(tmp_path_factory, dvc_env):
-    repo = make_repo(tmp_path_factory.mktemp("ingest-template") / "repo", dvc_env, SMALL_PARAMS)
-    sh(repo, dvc_env, "dvc", "repro", "--no-run-cache")
-    commit(repo, dvc_env, "first run")
-    return repo
-
-
-@pytest.fixture
-def repo(committed, tmp_path):
-    return shutil.copytree(committed, tmp_path / "repo")
+from tests.helpers import STAGES, commit, git_status, output_hashes, set_param, sh, sine_series
 
 
 def write_series(repo, frame: pd.DataFrame, **csv) -> None:

@@ -49,7 +49,7 @@ def all_modules() -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
 
 
-def test_stages_are_the_six_in_order():
+def test_stages_are_the_seven_in_order():
     assert tuple(DVC["stages"]) == STAGES
 
 

@@ -1,28 +1,9 @@
 """End to end: the real `dvc` and `git` in a temporary repository, on a shortened config."""
 import json
-import shutil
 
 import pytest
 
-from tests.helpers import (SMALL_PARAMS, STAGES, commit, git_status, make_repo, output_hashes, repro, set_param,
-                           sh)
-
-
-@pytest.fixture(scope="session")
-def committed(tmp_path_factory, dvc_env):
-    """A git + DVC repository with the pipeline, a 240-point series and a 3-epoch config, reproduced once and
-    committed (dvc.lock and the outputs git tracks). Built once; tests work on copies (the `repo` fixture)."""
-    repo = make_repo(tmp_path_factory.mktemp("template") / "repo", dvc_env, SMALL_PARAMS)
-    assert repro(repo, dvc_env) == list(STAGES)
-    commit(repo, dvc_env, "first run")
-    assert git_status(repo, dvc_env) == ""
-    return repo
-
-
-@pytest.fixture
-def repo(committed, tmp_path):
-    """A fresh copy of the committed repository (.git, .dvc and its cache included), clean and up to date."""
-    return shutil.copytree(committed, tmp_path / "repo")
+from tests.helpers import STAGES, git_status, output_hashes, repro, set_param, sh
 
 
 def test_nothing_to_do_after_a_run(repo, dvc_env):
