@@ -8,6 +8,7 @@ A numeric time column is a step index: its calendar is every ``step`` from the f
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ log = logging.getLogger("ingest")
 
 # Stamps per vote when a frequency is inferred from a series with gaps: the alias most runs agree on.
 VOTE_RUN = 5
+# A step index written as text, and the European day.month.year date.
+NUMBER_TEXT = r"[+-]?\d+(\.\d+)?"
+DOTTED_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}( .*)?"
 # How many offending stamps or rows a message lists.
 SHOWN = 5
 
@@ -41,14 +45,31 @@ def _listed(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
+def _to_datetime(text: pd.Series) -> pd.Series:
+    """Dates from text: day first for the European 31.12.2020; stamps whose UTC offsets differ (a series
+    written with its time zone across a daylight-saving change) as UTC instants, whose order and calendar
+    are those of the series."""
+    dayfirst = bool(text.dropna().str.fullmatch(DOTTED_DATE).all())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # pandas' notice about mixed offsets, handled below
+        stamps = pd.to_datetime(text, format="mixed", dayfirst=dayfirst, errors="coerce")
+    if not pd.api.types.is_datetime64_any_dtype(stamps):  # several UTC offsets: an object column of datetimes
+        stamps = pd.to_datetime(text, format="mixed", dayfirst=dayfirst, errors="coerce", utc=True)
+    return stamps
+
+
 def parse_stamps(raw: pd.Series, name: str, rows: np.ndarray) -> pd.Series:
     """Dates as datetime64 (a time zone kept), numbers as a numeric step index; ``rows`` are the file's row
     numbers, for messages. Text that is not a date is an error naming its row."""
+    text = raw.astype("string").str.strip()
     if pd.api.types.is_datetime64_any_dtype(raw) or (pd.api.types.is_numeric_dtype(raw)
                                                      and not pd.api.types.is_bool_dtype(raw)):
         stamps = raw
+    elif text.dropna().str.fullmatch(NUMBER_TEXT).all() and text.notna().any():
+        numbers = pd.to_numeric(text).to_numpy(dtype=np.float64)  # a step index stored as text (a CSV)
+        stamps = pd.Series(numbers.astype(np.int64) if np.all(numbers == np.round(numbers)) else numbers)
     else:
-        stamps = pd.to_datetime(raw.astype("string"), format="mixed", errors="coerce")
+        stamps = _to_datetime(text)
         bad = np.flatnonzero(stamps.isna().to_numpy() & raw.notna().to_numpy())
         if len(bad):
             raise UserError(f"time column {name!r} row {rows[bad[0]]}: {raw.iloc[bad[0]]!r} is not a date or time "

@@ -29,11 +29,10 @@ class Table:
     formulas: dict[str, tuple[int, int, str]] = field(default_factory=dict)
 
 
-def read_table(path: str, sheet: str | None, header_row: int = 1, sep: str | None = None,
-               decimal: str | None = None) -> Table:
+def read_table(path: str, sheet: str | None, header_row: int = 1, sep: str | None = None) -> Table:
     """Read the whole table at ``path`` by its extension; for a workbook, ``sheet`` (default: the first).
-    ``header_row`` is the 1-based row (line) of the headers; ``sep`` the CSV separator (None: detected);
-    ``decimal`` the CSV decimal mark (None: numbers stored as text are settled column by column)."""
+    ``header_row`` is the 1-based row (line) of the headers; ``sep`` the CSV separator (None: detected).
+    A CSV's cells are all text: numbers are read later, by the column's conventions."""
     p = Path(path)
     if not p.is_file():
         raise ArgumentError("path", path, "file not found")
@@ -44,7 +43,7 @@ def read_table(path: str, sheet: str | None, header_row: int = 1, sep: str | Non
         if suffix == ".xlsx":
             return _read_workbook(p, sheet, header_row)
         if suffix == ".csv":
-            return _read_csv(p, header_row, sep, decimal)
+            return _read_csv(p, header_row, sep)
         return Table(pd.read_parquet(p, engine="pyarrow"))
     except ArgumentError:
         raise  # already says what is wrong with the file; a ValueError, so caught before the next line
@@ -92,13 +91,14 @@ def check_header(lines: list[str], sep: str, header_row: int) -> None:
                             "column names? name the line that holds them")
 
 
-def _read_csv(path: Path, header_row: int, sep: str | None, decimal: str | None) -> Table:
+def _read_csv(path: Path, header_row: int, sep: str | None) -> Table:
     lines = _sample_lines(path, header_row)
     sep = sep or detect_separator(lines)
     check_header(lines, sep, header_row)
-    numbers = {"decimal": ",", "thousands": "."} if decimal == "," else {}
+    # Every cell as text: numbers are read by lstm_forecast.cells, which knows the decimal conventions and
+    # names a value that reads two ways (pandas would read 1.234 as a decimal and 3,5 as text in one column).
     # A blank line is an empty cell, and keeping it keeps row numbers in messages true.
-    frame = pd.read_csv(path, sep=sep, skiprows=header_row - 1, skip_blank_lines=False, index_col=False, **numbers)
+    frame = pd.read_csv(path, sep=sep, skiprows=header_row - 1, skip_blank_lines=False, index_col=False, dtype=str)
     return Table(frame, header_row, sep)
 
 

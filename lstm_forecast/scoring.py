@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_forecast import metrics
+from lstm_forecast.errors import ArgumentError
 from lstm_forecast.intervals import conformal_quantile
 from lstm_forecast.significance import diebold_mariano
 
@@ -24,8 +25,12 @@ def dm_p_values(run: dict, stride: int) -> dict[str, float]:
     horizon = run["actual"].shape[1]
     overlap = -(-horizon // stride)
     lstm = origin_losses(run, "lstm")
-    return {model: diebold_mariano(lstm, origin_losses(run, model), overlap).p_value
-            for model in run["forecasts"] if model != "lstm"}
+    try:
+        return {model: diebold_mariano(lstm, origin_losses(run, model), overlap).p_value
+                for model in run["forecasts"] if model != "lstm"}
+    except ArgumentError as err:  # too few origins: the stride (or a short test span) is the user's to change
+        raise ArgumentError("stride", stride, f"leaves {len(lstm)} test origins, too few for the Diebold-Mariano "
+                            f"test of {horizon}-step forecasts ({err.reason})") from None
 
 
 def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int = 1) -> dict[str, float]:

@@ -26,13 +26,11 @@ class DMResult:
 
 
 def long_run_variance(d: np.ndarray, h: int) -> float:
-    """gamma_0 + 2 sum_{k=1}^{h-1} gamma_k of ``d``; where that is not positive (possible for h > 1 on short
-    or odd series), gamma_0 alone, as R's forecast::dm.test does not but most practice does."""
+    """gamma_0 + 2 sum_{k=1}^{h-1} gamma_k of ``d`` (may be 0 or negative for h > 1 on short or odd series)."""
     n = len(d)
     centred = d - d.mean()
     gammas = [float(centred[k:] @ centred[: n - k]) / n for k in range(min(h, n))]
-    variance = gammas[0] + 2 * sum(gammas[1:])
-    return variance if variance > 0 else gammas[0]
+    return gammas[0] + 2 * sum(gammas[1:])
 
 
 def diebold_mariano(loss_a: np.ndarray, loss_b: np.ndarray, h: int = 1) -> DMResult:
@@ -46,11 +44,15 @@ def diebold_mariano(loss_a: np.ndarray, loss_b: np.ndarray, h: int = 1) -> DMRes
         raise ArgumentError("loss_a", f"{n} losses", "the test needs at least 2 origins")
     mean = float(d.mean())
     variance = long_run_variance(d, h)
+    if n + 1 - 2 * h + h * (h - 1) / n <= 0:
+        raise ArgumentError("h", h, f"is too long for {n} origins: the small-sample correction is undefined")
+    if variance <= 0 and h > 1:
+        return diebold_mariano(loss_a, loss_b, 1)  # as R's forecast::dm.test: the whole test again at h = 1
     if variance <= 0:
         # Every difference the same: equal forecasts (p = 1), or one better at every origin by the same amount.
         return DMResult(0.0 if mean == 0 else math.copysign(math.inf, mean), 1.0 if mean == 0 else 0.0, mean)
     dm = mean / math.sqrt(variance / n)
-    correction = math.sqrt(max(n + 1 - 2 * h + h * (h - 1) / n, 0.0) / n)
+    correction = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     statistic = dm * correction
     p_value = float(2 * stats.t.sf(abs(statistic), df=n - 1))
     return DMResult(statistic, p_value, mean)

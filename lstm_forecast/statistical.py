@@ -1,11 +1,15 @@
 """The statistical models forecasters judge a new one by: AutoETS, AutoARIMA and AutoTheta (statsforecast),
 each fitted once on the training span, in original units, and applied at every origin without refitting
-(statsforecast's ``forward``: the fitted model run over the history up to the origin)."""
+(statsforecast's ``forward``: the fitted model run over the history up to the origin). ETS keeps its
+parameters and initial states, ARIMA its coefficients; Theta keeps its parameters but redoes its seasonal
+test and decomposition on the history at each origin (still reading nothing after it)."""
 from __future__ import annotations
 
 import logging
 
 import numpy as np
+
+from lstm_forecast.errors import ArgumentError
 
 log = logging.getLogger("statistical")
 
@@ -14,6 +18,8 @@ STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
 # limit measured here, not the library's: a seasonal AutoARIMA fit at season 52 took 284 s on 950 weekly
 # values, and at season 132 none finished in 10 minutes (docs/performance.md).
 MAX_SEASON = {"auto_ets": 24, "auto_arima": 24, "auto_theta": None}
+# The shortest training span each model fits (statsforecast refuses "tiny datasets" below these).
+MIN_VALUES = {"auto_ets": 8, "auto_arima": 3, "auto_theta": 4}
 
 
 def usable_season(name: str, season: int, train_length: int) -> tuple[int, str]:
@@ -32,6 +38,9 @@ def fit_statistical(name: str, train: np.ndarray, season: int):
     """``name`` (one of STATISTICAL) fitted on the training span ``train`` (levels, original units)."""
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta  # imported here: slow to import
 
+    if len(train) < MIN_VALUES[name]:
+        raise ArgumentError("baselines", name, f"needs at least {MIN_VALUES[name]} training values, the training "
+                            f"span has {len(train)}; leave it out or give the series more rows")
     used, why = usable_season(name, season, len(train))
     if why:
         log.info("%s runs without a season: %s", name, why)

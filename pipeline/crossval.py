@@ -52,7 +52,8 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, metrics_out
         started = time.perf_counter()
         with param_errors("window", {"window": "evaluate.interval_window", "season": "evaluate.season",
                                      "level": "evaluate.interval", "lstm_kernel": "train.lstm_kernel",
-                                     "method": "normalize.method"},
+                                     "method": "normalize.method", "baselines": "evaluate.baselines",
+                                     "stride": "evaluate.stride"},
                           hint=f"in crossval fold {k} of {params.folds} (training span {splits['train'][1]})"):
             try:
                 scores.append(score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device))

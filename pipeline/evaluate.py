@@ -43,6 +43,15 @@ def verdict(lstm_rmse: float, other_rmse: float, p: float) -> str:
     return f"{'better' if lstm_rmse < other_rmse else 'worse'} (p {p:.3f})"
 
 
+def winner(results: dict[str, float], models: list[str], metric: str) -> str:
+    """``metric``'s best model on test, and whether it differs significantly from the LSTM (squared errors)."""
+    best = min(models, key=lambda m: results[f"test_{m}_{metric}"])
+    if best == "lstm":
+        return f"{metric} lstm"
+    p = results[f"test_lstm_vs_{best}_dm_p"]
+    return f"{metric} {best}" + (f" (no significant difference from the LSTM, p {p:.3f})" if p >= ALPHA else "")
+
+
 def log_summary(results: dict[str, float], models: list[str], interval: float) -> None:
     for split in SCORED_SPLITS:
         skill = results.get(f"{split}_lstm_skill")
@@ -52,8 +61,7 @@ def log_summary(results: dict[str, float], models: list[str], interval: float) -
         if skill is None:
             log.warning("%s_lstm_skill left out of the metrics: persistence is exact on the %s span (MASE 0, as on "
                         "a constant span), so there is no error to measure skill against", split, split)
-    log.info("test winners: %s", ", ".join(
-        f"{metric} {min(models, key=lambda m: results[f'test_{m}_{metric}'])}" for metric in metrics.METRICS))
+    log.info("test winners: %s", ", ".join(winner(results, models, metric) for metric in metrics.METRICS))
     log.info("test, LSTM against each model (Diebold-Mariano, squared errors): %s", "; ".join(
         f"{m} {verdict(results['test_lstm_rmse'], results[f'test_{m}_rmse'], results[f'test_lstm_vs_{m}_dm_p'])}"
         for m in models if m != "lstm"))

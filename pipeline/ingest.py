@@ -71,7 +71,7 @@ def ingest(table: Table | pd.DataFrame, params: IngestParams) -> tuple[pd.DataFr
 
 def run(params: IngestParams, out: Path, info_out: Path) -> None:
     with param_errors("ingest"):
-        table = read_table(params.path, params.sheet, params.header_row, params.sep, params.decimal)
+        table = read_table(params.path, params.sheet, params.header_row, params.sep)
     series, info = ingest(table, params)
     write_parquet(out, series)
     write_json(info_out, info.to_json())

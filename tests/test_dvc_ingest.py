@@ -18,8 +18,10 @@ def failed_repro(repo, env, extra_changed: set[str] = frozenset()) -> str:
     (series.csv, params.yaml and ``extra_changed``) may show in `git status` afterwards."""
     before = output_hashes(repo)
     proc = sh(repo, env, "dvc", "repro", "--no-run-cache", check=False)
-    assert proc.returncode != 0
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("error: ")]
+    output = proc.stdout + proc.stderr
+    # DVC exits 255 when a stage fails; the stage's own exit code, 2 for a user's mistake, is in its message.
+    assert proc.returncode == 255 and "exited with 2" in output, output
+    lines = [line for line in output.splitlines() if line.startswith("error: ")]
     assert output_hashes(repo) == before  # the last good results, byte for byte
     # Only what the user edited shows in git: no committed output deleted or changed, dvc.lock untouched.
     assert {line[3:] for line in git_status(repo, env).splitlines()} <= {"series.csv", "params.yaml", *extra_changed}

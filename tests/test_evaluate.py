@@ -294,3 +294,15 @@ def test_every_baseline_gets_a_diebold_mariano_p_value_against_the_lstm(tiny_pro
     for model in ("persistence", "seasonal_naive", "linear"):
         p = results[f"test_lstm_vs_{model}_dm_p"]
         assert (f"{model} no significant difference (p {p:.3f})" in line) == (p >= 0.05)
+
+
+def test_the_winners_line_says_when_a_win_is_not_significant():
+    from pipeline.evaluate import winner
+
+    results = {"test_lstm_rmse": 2.0, "test_linear_rmse": 1.9, "test_lstm_vs_linear_dm_p": 0.3}
+    expected = "rmse linear (no significant difference from the LSTM, p 0.300)"
+    assert winner(results, ["lstm", "linear"], "rmse") == expected
+    results["test_lstm_vs_linear_dm_p"] = 0.01
+    assert winner(results, ["lstm", "linear"], "rmse") == "rmse linear"
+    results["test_lstm_rmse"] = 1.0
+    assert winner(results, ["lstm", "linear"], "rmse") == "rmse lstm"

@@ -146,3 +146,28 @@ def test_the_shipped_series_in_any_order_gives_the_same_series_or_one_clear_erro
     assert "ingest.freq='auto': 2 periods of the calendar (MS) have no row: 1790-09-01" in capsys.readouterr().err
     assert run_ingest(in_tmp, None, path="s.csv", missing="interpolate") == 0
     assert len(written(in_tmp)) == 2820
+
+
+def test_a_csv_written_with_its_time_zone_across_a_clock_change(in_tmp):
+    stamps = pd.date_range("2021-03-27", periods=72, freq="h", tz="Europe/Berlin")  # 23 hours on the 28th
+    pd.DataFrame({"time": stamps, "load": np.arange(72.0)}).to_csv(in_tmp / "s.csv", index=False)
+    assert "+01:00" in (in_tmp / "s.csv").read_text() and "+02:00" in (in_tmp / "s.csv").read_text()
+    assert run_ingest(in_tmp, None) == 0
+    out = written(in_tmp)
+    assert len(out) == 72 and out["time"].is_monotonic_increasing and out["value"].tolist() == list(range(72))
+    assert SeriesInfo.read(in_tmp / "data" / "series.json").freq == "h"
+
+
+def test_european_dates_are_day_first_and_one_convention_reads_every_cell(in_tmp):
+    text = "date;sales\n01.02.2020;1.234\n01.03.2020;3,5\n01.04.2020;2\n"
+    assert run_ingest(in_tmp, text) == 0
+    out = written(in_tmp)
+    assert [str(t.date()) for t in out["time"]] == ["2020-02-01", "2020-03-01", "2020-04-01"]
+    assert out["value"].tolist() == [1234.0, 3.5, 2.0]  # 3,5 settles the comma for decimals: 1.234 is 1234
+    assert SeriesInfo.read(in_tmp / "data" / "series.json").freq == "MS"
+
+
+def test_a_step_index_written_as_text(in_tmp):
+    assert run_ingest(in_tmp, "step,value\n0,1\n1,2\n2,3\n4,5\n", missing="interpolate") == 0
+    out = written(in_tmp)
+    assert out["time"].tolist() == [0, 1, 2, 3, 4] and out["value"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]

@@ -36,9 +36,12 @@ def test_two_steps_count_the_first_autocovariance():
     assert 0.02 < result.p_value < 0.03  # t(5): two-sided p of 3.162 is 0.0250
 
 
-def test_a_variance_that_is_not_positive_falls_back_to_gamma_0():
+def test_a_variance_that_is_not_positive_reruns_the_test_at_one_step():
     d = np.array([1.0, -1.0, 2.0, 0.0, 3.0])  # gamma_0 = 2, gamma_1 = -1: 2 + 2 (-1) = 0
-    assert long_run_variance(d, 2) == pytest.approx(2.0)
+    assert long_run_variance(d, 2) == pytest.approx(0.0)
+    assert diebold_mariano(d, np.zeros(5), 2) == diebold_mariano(d, np.zeros(5), 1)
+    with pytest.raises(ArgumentError, match=r"^h=3: is too long for 3 origins"):
+        diebold_mariano(np.array([1.0, 3.0, 2.0]), np.zeros(3), 3)  # 3 + 1 - 6 + 6/3 = 0
 
 
 def test_sign_symmetry_and_degenerate_cases():

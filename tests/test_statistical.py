@@ -61,3 +61,18 @@ def test_evaluate_scores_all_seven_models_on_the_same_origins(tiny_project, capl
     assert "auto_ets runs without a season" not in caplog.text  # 24 fits ETS and 144 values hold two seasons
     with open(tiny_project / "metrics" / "horizon.csv") as f:
         assert f.readline().strip() == "h," + ",".join(models)
+
+
+def test_a_training_span_too_short_for_a_model_names_it():
+    from lstm_forecast.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"^baselines='auto_ets': needs at least 8 training values, the training "
+                                            r"span has 5; leave it out or give the series more rows$"):
+        fit_statistical("auto_ets", SERIES[:5], 1)
+    assert fit_statistical("auto_theta", SERIES[:5], 1) is not None
+
+
+def test_a_season_a_model_cannot_use_is_logged(caplog):
+    with caplog.at_level(logging.INFO):
+        fit_statistical("auto_ets", SERIES[:144], 52)
+    assert "auto_ets runs without a season: the season 52 is longer than the 24 it allows" in caplog.text
