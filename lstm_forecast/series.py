@@ -139,7 +139,11 @@ def select_series(table: Table, *, column: str | None, time_column: str | None, 
                         decimal, "," if table.sep == ";" else None)
     calendar = None
     if time_col is not None:
-        stamps = parse_stamps(sliced[time_col].reset_index(drop=True), str(time_col), rows)
+        # A line with no cell at all (a trailing blank line, a formatted empty row) has no time: not a row.
+        lines = ~sliced.isna().all(axis=1).to_numpy()
+        values, rows = values[lines], rows[lines]
+        stamps = parse_stamps(sliced[time_col].reset_index(drop=True)[lines].reset_index(drop=True),
+                              str(time_col), rows)
         check_unique(stamps, str(time_col), rows)
         positions = order(stamps, str(time_col), rows, sort)
         stamps, values, rows = stamps.iloc[positions].reset_index(drop=True), values[positions], rows[positions]

@@ -171,3 +171,10 @@ def test_a_step_index_written_as_text(in_tmp):
     assert run_ingest(in_tmp, "step,value\n0,1\n1,2\n2,3\n4,5\n", missing="interpolate") == 0
     out = written(in_tmp)
     assert out["time"].tolist() == [0, 1, 2, 3, 4] and out["value"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_blank_lines_have_no_time_and_are_not_rows(in_tmp):
+    # A trailing blank line, and one in the middle: no stamp, no value, so no period of the series either.
+    assert run_ingest(in_tmp, "date,v\n2020-01-01,1\n\n2020-02-01,2\n2020-03-01,3\n\n") == 0
+    assert written(in_tmp)["value"].tolist() == [1.0, 2.0, 3.0]
+    assert run_ingest(in_tmp, "date,v\n2020-01-01,1\n2020-02-01,\n2020-03-01,3\n") == 2  # an empty value is not
