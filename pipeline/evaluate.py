@@ -52,6 +52,16 @@ def winner(results: dict[str, float], models: list[str], metric: str) -> str:
     return f"{metric} {best}" + (f" (no significant difference from the LSTM, p {p:.3f})" if p >= ALPHA else "")
 
 
+def guard(results: dict[str, float]) -> str | None:
+    """A warning when the LSTM does worse than repeating the last value on validation, with what to try."""
+    lstm, naive = results["val_lstm_mase"], results["val_persistence_mase"]
+    if lstm <= naive:
+        return None
+    return (f"the LSTM is worse than persistence on validation (MASE {lstm:.3f} against {naive:.3f}): try "
+            "normalize.difference: true (the model then forecasts changes, so it can reach levels it never saw "
+            "in training), a shorter window.time_step, or train.patience; or use persistence")
+
+
 def log_summary(results: dict[str, float], models: list[str], interval: float) -> None:
     for split in SCORED_SPLITS:
         skill = results.get(f"{split}_lstm_skill")
@@ -61,6 +71,8 @@ def log_summary(results: dict[str, float], models: list[str], interval: float) -
         if skill is None:
             log.warning("%s_lstm_skill left out of the metrics: persistence is exact on the %s span (MASE 0, as on "
                         "a constant span), so there is no error to measure skill against", split, split)
+    if (warning := guard(results)) is not None:
+        log.warning("%s", warning)
     log.info("test winners: %s", ", ".join(winner(results, models, metric) for metric in metrics.METRICS))
     log.info("test, LSTM against each model (Diebold-Mariano, squared errors): %s", "; ".join(
         f"{m} {verdict(results['test_lstm_rmse'], results[f'test_{m}_rmse'], results[f'test_lstm_vs_{m}_dm_p'])}"

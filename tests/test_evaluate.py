@@ -306,3 +306,16 @@ def test_the_winners_line_says_when_a_win_is_not_significant():
     assert winner(results, ["lstm", "linear"], "rmse") == "rmse linear"
     results["test_lstm_rmse"] = 1.0
     assert winner(results, ["lstm", "linear"], "rmse") == "rmse lstm"
+
+
+def test_a_guard_warns_when_the_lstm_is_worse_than_persistence_on_validation(tiny_project, caplog):
+    from pipeline.evaluate import guard
+
+    assert guard({"val_lstm_mase": 0.9, "val_persistence_mase": 1.0}) is None
+    assert guard({"val_lstm_mase": 1.2, "val_persistence_mase": 1.0}).startswith(
+        "the LSTM is worse than persistence on validation (MASE 1.200 against 1.000): try normalize.difference: true")
+    with caplog.at_level("INFO"):
+        run_stages()  # 3 epochs on the small series: the LSTM does not beat persistence there
+    results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    warned = [r for r in caplog.records if r.levelname == "WARNING" and "worse than persistence" in r.message]
+    assert len(warned) == (results["val_lstm_mase"] > results["val_persistence_mase"]) == 1
