@@ -55,7 +55,7 @@ def winner(results: dict[str, float], models: list[str], metric: str) -> str:
 def guard(results: dict[str, float]) -> str | None:
     """A warning when the LSTM does worse than repeating the last value on validation, with what to try."""
     lstm, naive = results["val_lstm_mase"], results["val_persistence_mase"]
-    if lstm <= naive:
+    if lstm <= naive or naive == 0:  # persistence exact (a constant span): nothing to try, skill says so
         return None
     return (f"the LSTM is worse than persistence on validation (MASE {lstm:.3f} against {naive:.3f}): try "
             "normalize.difference: true (the model then forecasts changes, so it can reach levels it never saw "

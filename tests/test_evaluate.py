@@ -312,6 +312,7 @@ def test_a_guard_warns_when_the_lstm_is_worse_than_persistence_on_validation(tin
     from pipeline.evaluate import guard
 
     assert guard({"val_lstm_mase": 0.9, "val_persistence_mase": 1.0}) is None
+    assert guard({"val_lstm_mase": 0.1, "val_persistence_mase": 0.0}) is None  # a constant span: skill's warning
     assert guard({"val_lstm_mase": 1.2, "val_persistence_mase": 1.0}).startswith(
         "the LSTM is worse than persistence on validation (MASE 1.200 against 1.000): try normalize.difference: true")
     with caplog.at_level("INFO"):
