@@ -34,10 +34,10 @@ def train_fold(z: np.ndarray, index: WindowIndex, train: TrainParams, device: to
     return fit(train_windows, val_windows, train, device).model.eval()
 
 
-def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
-               train: TrainParams, evaluate: EvaluateParams, device: torch.device) -> dict[str, float]:
-    """The fold's test-span scores, keyed like evaluate's without the ``test_`` prefix (``lstm_rmse``,
-    ``lstm_vs_linear_dm_p``, ...). ``series`` holds the fold's values only: nothing after its test span."""
+def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
+                train: TrainParams, evaluate: EvaluateParams, device: torch.device) -> dict[str, float]:
+    """What the pipeline's normalize, window, train and evaluate stages would score on ``series`` split at
+    ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...)."""
     frame, norm = scale_series(series, splits, normalize.method, normalize.difference)
     origins = window_origins(len(frame), splits, window.time_step, window.horizon)
     index = WindowIndex(window.time_step, window.target, window.horizon, origins)
@@ -46,7 +46,14 @@ def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: Normali
     values = frame["value"].to_numpy(dtype=np.float64)
     scale = metrics.naive_scale(values[splits["train"][0] : splits["train"][1]])
     runs = backtest(values, z, norm, index, model, train.strategy, evaluate, scale, device)
-    results = score_splits(runs, scale, evaluate.interval, evaluate.stride)
+    return score_splits(runs, scale, evaluate.interval, evaluate.stride)
+
+
+def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
+               train: TrainParams, evaluate: EvaluateParams, device: torch.device) -> dict[str, float]:
+    """The fold's test-span scores, keyed like evaluate's without the ``test_`` prefix (``lstm_rmse``,
+    ``lstm_vs_linear_dm_p``, ...). ``series`` holds the fold's values only: nothing after its test span."""
+    results = score_split(series, splits, normalize, window, train, evaluate, device)
     return {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
 
 
