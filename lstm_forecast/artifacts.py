@@ -15,7 +15,7 @@ from lstm_forecast.files import read_json
 from lstm_forecast.scaling import Scaler
 
 # Bump when a field of any artifact below changes meaning or name.
-LAYOUT = 1
+LAYOUT = 2
 SPLITS = ("train", "val", "test")
 
 # A span of indices of the series, [first, stop).
@@ -62,21 +62,30 @@ class SeriesInfo:
 @dataclass(frozen=True)
 class Normalization:
     """normalize's output: the series' length, each split's span, and the scaler fitted on the training span
-    of the modelled series (the levels, or their one-step changes when ``difference``)."""
+    of the modelled series (the levels, or their one-step changes when ``difference``); with
+    ``difference: auto``, the unit-root test that chose (``difference_test``, lstm_forecast.stationarity)."""
 
     length: int
     splits: dict[str, Span]
     scaler: Scaler
     difference: bool
+    difference_test: dict[str, Any] | None = None
+
+    @property
+    def scale_windows(self) -> bool:
+        """Whether each window is scaled again by its own statistics (``method: window``)."""
+        return self.scaler.method == "window"
 
     def to_json(self) -> dict[str, Any]:
         return {"layout": LAYOUT, "length": self.length, "splits": {k: list(v) for k, v in self.splits.items()},
-                "scaler": self.scaler.to_json(), "difference": self.difference}
+                "scaler": self.scaler.to_json(), "difference": self.difference,
+                "difference_test": self.difference_test}
 
     @classmethod
     def from_json(cls, obj: Any, source: str = "normalize.json") -> Normalization:
         obj = _check_layout(obj, source)
-        return cls(int(obj["length"]), _spans(obj["splits"]), Scaler.from_json(obj["scaler"]), bool(obj["difference"]))
+        return cls(int(obj["length"]), _spans(obj["splits"]), Scaler.from_json(obj["scaler"]), bool(obj["difference"]),
+                   obj["difference_test"])
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> Normalization:
@@ -95,6 +104,10 @@ class WindowIndex:
     target: str
     horizon: int
     origins: dict[str, Span]
+    # Each window scaled by its own statistics (normalize.method: window), and the calendar inputs fed beside
+    # the value: what every model reading these windows must have been trained with.
+    scale_windows: bool = False
+    calendar: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -102,12 +115,14 @@ class WindowIndex:
 
     def to_json(self) -> dict[str, Any]:
         return {"layout": LAYOUT, "time_step": self.time_step, "target": self.target, "horizon": self.horizon,
-                "origins": {k: list(v) for k, v in self.origins.items()}, "counts": self.counts}
+                "origins": {k: list(v) for k, v in self.origins.items()}, "counts": self.counts,
+                "scale_windows": self.scale_windows, "calendar": list(self.calendar)}
 
     @classmethod
     def from_json(cls, obj: Any, source: str = "windows.json") -> WindowIndex:
         obj = _check_layout(obj, source)
-        return cls(int(obj["time_step"]), str(obj["target"]), int(obj["horizon"]), _spans(obj["origins"]))
+        return cls(int(obj["time_step"]), str(obj["target"]), int(obj["horizon"]), _spans(obj["origins"]),
+                   bool(obj["scale_windows"]), tuple(obj["calendar"]))
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> WindowIndex:
@@ -116,24 +131,34 @@ class WindowIndex:
 
 @dataclass(frozen=True)
 class CheckpointMeta:
-    """What a checkpoint says about how its model was trained, beside the network's own config."""
+    """What a checkpoint says about how its model was trained, beside the network's own config: each
+    ensemble member's best epoch (members in seed order), and the windows it reads."""
 
-    best_epoch: int
+    best_epochs: tuple[int, ...]
     time_step: int
     target: str
     horizon: int
     strategy: str
+    scale_windows: bool = False
+    calendar: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"layout": LAYOUT, "best_epoch": self.best_epoch, "time_step": self.time_step, "target": self.target,
-                "horizon": self.horizon, "strategy": self.strategy}
+        return {"layout": LAYOUT, "best_epochs": list(self.best_epochs), "time_step": self.time_step,
+                "target": self.target, "horizon": self.horizon, "strategy": self.strategy,
+                "scale_windows": self.scale_windows, "calendar": list(self.calendar)}
 
     @classmethod
     def from_json(cls, obj: Any, source: str = "the checkpoint") -> CheckpointMeta:
         obj = _check_layout(obj, source)
-        return cls(int(obj["best_epoch"]), int(obj["time_step"]), str(obj["target"]), int(obj["horizon"]),
-                   str(obj["strategy"]))
+        return cls(tuple(int(e) for e in obj["best_epochs"]), int(obj["time_step"]), str(obj["target"]),
+                   int(obj["horizon"]), str(obj["strategy"]), bool(obj["scale_windows"]), tuple(obj["calendar"]))
 
-    def windows_shape(self) -> tuple[int, str, int]:
-        """(time_step, target, horizon): what the window index must match for this model to read it."""
-        return self.time_step, self.target, self.horizon
+    @classmethod
+    def for_windows(cls, best_epochs: tuple[int, ...], index: WindowIndex, strategy: str) -> CheckpointMeta:
+        return cls(best_epochs, index.time_step, index.target, index.horizon, strategy, index.scale_windows,
+                   index.calendar)
+
+    def windows_shape(self) -> tuple[int, str, int, bool, tuple[str, ...]]:
+        """(time_step, target, horizon, scale_windows, calendar): what the window index must match for this
+        model to read it."""
+        return self.time_step, self.target, self.horizon, self.scale_windows, self.calendar

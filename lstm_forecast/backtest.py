@@ -12,10 +12,10 @@ from lstm_forecast.baselines import fit_linear, linear_forecast, persistence, se
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.forecasting import forecast, to_levels
 from lstm_forecast.intervals import local_scale
-from lstm_forecast.network import LSTMForecaster
+from lstm_forecast.network import Ensemble
 from lstm_forecast.settings.evaluate import EvaluateParams
 from lstm_forecast.statistical import STATISTICAL, fit_statistical, statistical_forecast
-from lstm_forecast.windows import Windows
+from lstm_forecast.windows import split_windows
 
 SCORED_SPLITS = ("val", "test")
 
@@ -50,11 +50,12 @@ def baseline_forecasters(values: np.ndarray, z: np.ndarray, norm: Normalization,
     return {name: makers[name]() for name in evaluate.baselines}
 
 
-def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: WindowIndex, model: LSTMForecaster,
-             strategy: str, evaluate: EvaluateParams, scale: float,
-             device: torch.device | None = None) -> dict[str, dict]:
+def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: WindowIndex, model: Ensemble,
+             strategy: str, evaluate: EvaluateParams, scale: float, device: torch.device | None = None,
+             features: torch.Tensor | None = None) -> dict[str, dict]:
     """Per scored split: origins, actual values and every model's forecasts, (n, H), in original units,
-    and each origin's recent volatility (for the interval). ``z`` is the scaled modelled series."""
+    and each origin's recent volatility (for the interval). ``z`` is the scaled modelled series, ``features``
+    its calendar inputs (lstm_forecast.windows.series_tensors)."""
     time_step, horizon = index.time_step, index.horizon
     first = min(index.origins[s][0] for s in SCORED_SPLITS)
     if evaluate.season > first:
@@ -62,10 +63,11 @@ def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: Wind
                             f"origin is {first}; use a season <= {first}")
     baselines = baseline_forecasters(values, z, norm, index, evaluate)
     series = torch.tensor(z, dtype=torch.float32, device=device)
+    features = None if features is None else features.to(device)
     model = model.to(device)
     out = {}
     for split in SCORED_SPLITS:
-        windows = Windows(series, index.origins[split], time_step, "last", horizon, evaluate.stride)
+        windows = split_windows(series, features, index, split, "last", horizon, evaluate.stride)
         origins = windows.origins.cpu().numpy()
         lstm = forecast(model, windows, horizon, strategy).double().cpu().numpy()
         out[split] = {

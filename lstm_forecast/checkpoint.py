@@ -12,21 +12,25 @@ import torch
 from lstm_forecast.artifacts import CheckpointMeta
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.files import atomic_path
-from lstm_forecast.network import LSTMForecaster, ModelConfig
+from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
 
 RETRAIN = "retrain it (dvc repro --force -s train)"
 
 
-def save_checkpoint(path: str | os.PathLike, model: LSTMForecaster, meta: CheckpointMeta) -> None:
-    """Save the state dict with the config that rebuilds it (plain types only, so weights_only loading works)."""
+def save_checkpoint(path: str | os.PathLike, model: Ensemble | LSTMForecaster, meta: CheckpointMeta) -> None:
+    """Save the state dict with the config that rebuilds it (plain types only, so weights_only loading works).
+    A single network is saved as an ensemble of one."""
+    if isinstance(model, LSTMForecaster):
+        model = Ensemble([model])
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     # Through a file object: given a path, torch.save records that path's name inside the zip archive, and
     # the random temporary name would make every checkpoint's bytes differ.
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        torch.save({"config": asdict(model.config), "state_dict": state, "meta": meta.to_json()}, f)
+        torch.save({"config": asdict(model.config), "members": len(model.members), "state_dict": state,
+                    "meta": meta.to_json()}, f)
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, CheckpointMeta]:
+def load_checkpoint(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta]:
     """Rebuild the model a checkpoint describes. ``weights_only=True``: unpickling runs no code from the file."""
     p = Path(path)
     if not p.is_file():
@@ -38,7 +42,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, Checkpoint
         meta = CheckpointMeta.from_json(ckpt.get("meta"), str(p))
         config = ModelConfig(**ckpt["config"])
         state = ckpt["state_dict"]
-        model = LSTMForecaster(config)
+        model = Ensemble.build(config, int(ckpt["members"]))
     except ArgumentError:
         raise  # a ValueError that says what is wrong in its own words, not "not a checkpoint"
     except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError, AttributeError,
@@ -49,8 +53,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[LSTMForecaster, Checkpoint
     if problems:
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
         raise UserError(
-            f"{p}: its weights do not fit the model its config describes (hidden_size={config.hidden_size}, "
-            f"num_layers={config.num_layers}, output_size={config.output_size}): {'; '.join(problems[:2])}{more}; "
+            f"{p}: its weights do not fit the model its config describes ({len(model.members)} member(s) of "
+            f"hidden_size={config.hidden_size}, num_layers={config.num_layers}, output_size={config.output_size}): "
+            f"{'; '.join(problems[:2])}{more}; "
             f"{RETRAIN}"
         )
     model.load_state_dict(state)

@@ -19,18 +19,18 @@ from lstm_forecast.settings.train import TrainParams
 from lstm_forecast.settings.window import WindowParams
 from lstm_forecast.splits import scale_series, window_origins
 from lstm_forecast.training import fit
-from lstm_forecast.windows import Windows
+from lstm_forecast.windows import series_tensors, split_windows
 
 
 PER_STEP = re.compile(r"_h\d+$")
 
 
-def train_fold(z: np.ndarray, index: WindowIndex, train: TrainParams, device: torch.device):
+def train_fold(series: torch.Tensor, features: torch.Tensor | None, index: WindowIndex, train: TrainParams,
+               device: torch.device):
     """The LSTM of one fold, as the train stage would fit it on this scaled series and window index."""
-    series = torch.from_numpy(z.astype("float32")).to(device)
     outputs = index.horizon if train.strategy == "direct" else 1
-    train_windows = Windows(series, index.origins["train"], index.time_step, index.target, outputs)
-    val_windows = Windows(series, index.origins["val"], index.time_step, "last", index.horizon)
+    train_windows = split_windows(series, features, index, "train", index.target, outputs)
+    val_windows = split_windows(series, features, index, "val", "last", index.horizon)
     return fit(train_windows, val_windows, train, device).model.eval()
 
 
@@ -39,13 +39,15 @@ def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: Normal
     """What the pipeline's normalize, window, train and evaluate stages would score on ``series`` split at
     ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...)."""
     frame, norm = scale_series(series, splits, normalize.method, normalize.difference)
-    origins = window_origins(len(frame), splits, window.time_step, window.horizon)
-    index = WindowIndex(window.time_step, window.target, window.horizon, origins)
-    z = frame["scaled"].to_numpy(dtype=np.float64)
-    model = train_fold(z, index, train, device)
+    time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
+    origins = window_origins(len(frame), splits, time_step, window.horizon)
+    index = WindowIndex(time_step, window.target, window.horizon, origins, norm.scale_windows, window.calendar)
+    tensor, features = series_tensors(frame, index, device)
+    model = train_fold(tensor, features, index, train, device)
     values = frame["value"].to_numpy(dtype=np.float64)
     scale = metrics.naive_scale(values[splits["train"][0] : splits["train"][1]])
-    runs = backtest(values, z, norm, index, model, train.strategy, evaluate, scale, device)
+    runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, train.strategy,
+                    evaluate, scale, device, features)
     return score_splits(runs, scale, evaluate.interval, evaluate.stride)
 
 

@@ -17,23 +17,37 @@ def forecast(model: LSTMForecaster, windows: Windows, horizon: int, strategy: st
 
     ``direct``: the model's last step outputs all ``horizon`` values at once. ``recursive``: the model
     forecasts one step, that forecast is appended to the inputs (the oldest input drops out), and so on.
-    Either way only the window's inputs are read: never a value at or after its first future index.
+    Either way only the window's inputs are read: never a value at or after its first future index (calendar
+    inputs, known in advance, excepted). Windows scaled by their own statistics are forecast in that scale
+    and mapped back with the same statistics.
     """
     out = []
     with torch.inference_mode():
         for start in range(0, len(windows), FORECAST_CHUNK):
-            x = windows.inputs(torch.arange(start, min(start + FORECAST_CHUNK, len(windows))))  # (T, B, 1)
+            positions = torch.arange(start, min(start + FORECAST_CHUNK, len(windows)))
+            x = windows.inputs(positions)  # (T, B, input_size)
             # clone(): a slice of the (T, B, out) output would keep the whole output alive until the end.
             if strategy == "direct":
-                out.append(model.forward_time_major(x)[-1, :, :horizon].clone())
-                continue
-            steps = []
-            for _ in range(horizon):
-                step = model.forward_time_major(x)[-1, :, :1].clone()  # (B, 1)
-                steps.append(step)
-                x = torch.cat([x[1:], step.unsqueeze(0)], dim=0)
-            out.append(torch.cat(steps, dim=1))
+                scaled = model.forward_time_major(x)[-1, :, :horizon].clone()
+            else:
+                scaled = _recursive(model, windows, positions, x, horizon)
+            out.append(windows.unscale(scaled, positions))
     return torch.cat(out)
+
+
+def _recursive(model: LSTMForecaster, windows: Windows, positions: torch.Tensor, x: torch.Tensor,
+               horizon: int) -> torch.Tensor:
+    """One step at a time, each forecast appended to the inputs with the calendar inputs of its own index. (B, H)"""
+    origins = windows.origins[positions.to(windows.origins.device)]
+    steps = []
+    for i in range(horizon):
+        step = model.forward_time_major(x)[-1, :, :1].clone()  # (B, 1): the value at origin + i
+        steps.append(step)
+        if i + 1 < horizon:
+            features = windows.features_at(origins + i)
+            new = step if features is None else torch.cat([step, features], dim=1)
+            x = torch.cat([x[1:], new.unsqueeze(0)], dim=0)
+    return torch.cat(steps, dim=1)
 
 
 def forecast_mse(model: LSTMForecaster, windows: Windows, strategy: str) -> float:

@@ -102,3 +102,45 @@ class LSTMForecaster(nn.Module):
         h, _, _ = torch.lstm(z, (h0, c0), lstm._flat_weights, True, lstm.num_layers, lstm.dropout,
                              self.training, False, False)
         return self.head(h)
+
+
+class Ensemble(nn.Module):
+    """Members of one config trained from consecutive seeds; its output is the median of theirs at every step
+    (the mean of the two middle ones for an even count). One member is that member, bit for bit."""
+
+    def __init__(self, members: list[LSTMForecaster]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.config = members[0].config
+        self.members = nn.ModuleList(members)
+
+    @classmethod
+    def build(cls, config: ModelConfig, size: int) -> Ensemble:
+        return cls([LSTMForecaster(config) for _ in range(size)])
+
+    def kernels(self, device: torch.device) -> dict[str, str]:
+        return self.members[0].kernels(device)
+
+    def prepare_kernels(self, device: torch.device) -> str:
+        return self.members[0].prepare_kernels(device)
+
+    def uses_c_kernel(self, x: torch.Tensor) -> bool:
+        return self.members[0].uses_c_kernel(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_time_major(x.transpose(0, 1)).transpose(0, 1)
+
+    def member_outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """x (time, batch, input_size) -> (members, time, batch, output_size)."""
+        return torch.stack([member.forward_time_major(x) for member in self.members])
+
+    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
+        """x (time, batch, input_size) -> the members' median, (time, batch, output_size)."""
+        if len(self.members) == 1:
+            return self.members[0].forward_time_major(x)
+        ordered = self.member_outputs(x).sort(dim=0).values
+        middle = len(self.members) // 2
+        if len(self.members) % 2:
+            return ordered[middle]
+        return (ordered[middle - 1] + ordered[middle]) / 2

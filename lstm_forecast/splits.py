@@ -10,6 +10,7 @@ import pandas as pd
 from lstm_forecast.artifacts import Normalization, Span
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.scaling import fit_scaler
+from lstm_forecast.stationarity import choose_difference
 
 
 def split_bounds(n: int, fractions: tuple[float, float, float]) -> dict[str, Span]:
@@ -47,18 +48,23 @@ def fold_splits(n: int, fractions: tuple[float, float, float], folds: int) -> li
 
 
 def normalize_series(series: pd.DataFrame, fractions: tuple[float, float, float], method: str,
-                     difference: bool) -> tuple[pd.DataFrame, Normalization]:
+                     difference: bool | str) -> tuple[pd.DataFrame, Normalization]:
     """The series with ``scaled`` and ``split`` columns, and the scaler and split bounds to save."""
     return scale_series(series, split_bounds(len(series), fractions), method, difference)
 
 
 def scale_series(series: pd.DataFrame, bounds: dict[str, Span], method: str,
-                 difference: bool) -> tuple[pd.DataFrame, Normalization]:
+                 difference: bool | str) -> tuple[pd.DataFrame, Normalization]:
     """``series`` split at ``bounds``, scaled with statistics of its training span only.
 
     ``difference``: model the one-step changes y[t] - y[t-1] instead of the levels; the first point has no
-    change and is modelled as 0."""
+    change and is modelled as 0. ``"auto"``: difference when the KPSS test rejects level stationarity of the
+    training span."""
     values = series["value"].to_numpy(dtype=np.float64)
+    test = None
+    if difference == "auto":
+        test = choose_difference(values[bounds["train"][0] : bounds["train"][1]])
+        difference = test.difference
     modelled = np.diff(values, prepend=values[0]) if difference else values
     train_lo, train_hi = bounds["train"]
     # Fit on the training span only; with differencing, without the artificial first change.
@@ -69,7 +75,7 @@ def scale_series(series: pd.DataFrame, bounds: dict[str, Span], method: str,
     for name, (a, b) in bounds.items():
         labels[a:b] = name
     out["split"] = labels
-    return out, Normalization(len(values), bounds, scaler, difference)
+    return out, Normalization(len(values), bounds, scaler, difference, test.to_json() if test else None)
 
 
 def window_origins(length: int, splits: dict[str, Span], time_step: int, horizon: int = 1) -> dict[str, Span]:

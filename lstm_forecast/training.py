@@ -14,8 +14,8 @@ from torch import nn
 from tqdm import tqdm
 
 from lstm_forecast.errors import StopAfterBatch
-from lstm_forecast.forecasting import forecast_mse
-from lstm_forecast.network import LSTMForecaster, ModelConfig
+from lstm_forecast.forecasting import forecast, forecast_mse
+from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
 from lstm_forecast.optim import single_buffer_adam
 from lstm_forecast.windows import Windows
 
@@ -51,6 +51,8 @@ class FitSettings:
     steps_per_epoch: int = 0
     # c: lstm_cpu.c's kernel for small models on the CPU (needs a C compiler); torch: torch's LSTM.
     lstm_kernel: Literal["c", "torch"] = "c"
+    # Members trained from seeds seed, seed + 1, ...; the model forecasts with their median.
+    ensemble: int = 1
 
 
 @dataclass
@@ -67,8 +69,10 @@ class BestEpoch:
 
 
 @dataclass
-class TrainResult:
-    model: LSTMForecaster
+class MemberResult:
+    """One member's training: its seed, its best epoch and that epoch's validation loss, and its curves."""
+
+    seed: int
     best_epoch: int
     best_val_loss: float
     train_losses: list[float]
@@ -77,11 +81,48 @@ class TrainResult:
     stopped_early: int = 0  # the epoch early stopping ended training at; 0: it ran every epoch
 
 
-def build_model(settings: FitSettings, outputs: int, device: torch.device) -> LSTMForecaster:
-    """The network, seeded by ``settings.seed``, on ``device``."""
-    torch.manual_seed(settings.seed)
-    config = ModelConfig(settings.hidden_size, settings.num_layers, settings.dropout, output_size=outputs,
-                         lstm_kernel=settings.lstm_kernel)
+@dataclass
+class TrainResult:
+    """The ensemble, its members' training, the ensemble's validation loss and the members' spread there (the
+    standard deviation across members of their validation forecasts, averaged; 0 for one member)."""
+
+    model: Ensemble
+    members: list[MemberResult]
+    val_loss: float
+    spread: float
+
+    # The first member's figures (seed = settings.seed): with one member, the whole model's.
+    @property
+    def best_epoch(self) -> int:
+        return self.members[0].best_epoch
+
+    @property
+    def best_val_loss(self) -> float:
+        return self.members[0].best_val_loss
+
+    @property
+    def train_losses(self) -> list[float]:
+        return self.members[0].train_losses
+
+    @property
+    def val_losses(self) -> list[float]:
+        return self.members[0].val_losses
+
+    @property
+    def epoch_seconds(self) -> list[float]:
+        return [s for member in self.members for s in member.epoch_seconds]
+
+    @property
+    def stopped_early(self) -> int:
+        return self.members[0].stopped_early
+
+
+def build_model(settings: FitSettings, outputs: int, device: torch.device, seed: int | None = None,
+                inputs: int = 1) -> LSTMForecaster:
+    """The network, seeded by ``seed`` (default ``settings.seed``), on ``device``."""
+    torch.manual_seed(settings.seed if seed is None else seed)
+    config = ModelConfig(settings.hidden_size, settings.num_layers, settings.dropout, input_size=inputs,
+                         output_size=outputs, lstm_kernel=settings.lstm_kernel)
     return LSTMForecaster(config).to(device)
 
 
@@ -121,42 +162,64 @@ def train_epoch(model: LSTMForecaster, train: Windows, order: torch.Tensor, sett
 
 def fit(train: Windows, val: Windows, settings: FitSettings, device: torch.device,
         announce=lambda kernels: None) -> TrainResult:
-    """Train with Adam on shuffled mini-batches; keep the weights of the epoch with the lowest validation loss.
+    """Train ``settings.ensemble`` members from seeds ``seed, seed + 1, ...`` (see ``fit_member``); the model
+    is their ensemble, scored on ``val`` like each member.
 
     ``train`` yields the training pairs (one-step targets for ``recursive``, ``horizon`` targets for
     ``direct``); ``val`` holds windows of the full horizon, whose H-step forecasts are scored in the
     modelled series' scaled units (changes, with differencing; evaluate scores levels). ``announce`` is
     told which LSTM kernels run, once they are built.
     """
-    outputs = val.horizon if settings.strategy == "direct" else 1
-    model = build_model(settings, outputs, device)
-    announce(model.prepare_kernels(device))
-    shuffle = torch.Generator(device="cpu").manual_seed(settings.seed)
+    members, results = [], []
+    with StopAfterBatch() as stop:
+        for k in range(settings.ensemble):
+            model = build_model(settings, val.horizon if settings.strategy == "direct" else 1, device,
+                                settings.seed + k, train.input_size)
+            if k == 0:
+                announce(model.prepare_kernels(device))
+            results.append(fit_member(model, train, val, settings, settings.seed + k, stop))
+            members.append(model)
+    ensemble = Ensemble(members).eval()
+    if len(members) == 1:
+        return TrainResult(ensemble, results, results[0].best_val_loss, 0.0)
+    with torch.inference_mode():
+        each = torch.stack([forecast(member, val, val.horizon, settings.strategy) for member in members])
+    spread = float(each.std(dim=0, correction=0).mean())
+    return TrainResult(ensemble, results, forecast_mse(ensemble, val, settings.strategy), spread)
+
+
+def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: FitSettings, seed: int,
+               stop: StopAfterBatch) -> MemberResult:
+    """Train ``model`` with Adam on mini-batches shuffled by ``seed``; keep the weights of the epoch with the
+    lowest validation loss."""
+    device = next(model.parameters()).device
+    shuffle = torch.Generator(device="cpu").manual_seed(seed)
     step = single_buffer_adam(model, settings.lr)
     n = len(train)
     per_epoch = min(n, settings.steps_per_epoch * settings.batch_size) if settings.steps_per_epoch else n
     best = BestEpoch(state=copy.deepcopy(model.state_dict()))
-    result = TrainResult(model, 0, math.inf, [], [], [])
+    result = MemberResult(seed, 0, math.inf, [], [], [])
     zero_loss = train.mean_square()
-    bar = tqdm(range(1, settings.epochs + 1), desc="train", unit="epoch", disable=None, file=sys.stderr)
-    with StopAfterBatch() as stop:
-        for epoch in bar:
-            started = time.perf_counter()
-            order = torch.randperm(n, generator=shuffle)[:per_epoch].to(device)
-            train_loss = train_epoch(model, train, order, settings, epoch, step, stop)
-            model.eval()
-            val_loss = forecast_mse(model, val, settings.strategy)
-            stop.check(f"at epoch {epoch}, after its validation")  # pressed during validation
-            result.epoch_seconds.append(time.perf_counter() - started)
-            check_divergence(epoch, train_loss, val_loss, zero_loss)
-            result.train_losses.append(train_loss)
-            result.val_losses.append(val_loss)
-            best.offer(epoch, val_loss, model)
-            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best.epoch, refresh=False)
-            if settings.patience and epoch - best.epoch >= settings.patience:
-                result.stopped_early = epoch
-                break
+    bar = tqdm(range(1, settings.epochs + 1), desc=f"train (seed {seed})", unit="epoch", disable=None,
+               file=sys.stderr)
+    for epoch in bar:
+        started = time.perf_counter()
+        order = torch.randperm(n, generator=shuffle)[:per_epoch].to(device)
+        train_loss = train_epoch(model, train, order, settings, epoch, step, stop)
+        model.eval()
+        val_loss = forecast_mse(model, val, settings.strategy)
+        stop.check(f"at epoch {epoch}, after its validation")  # pressed during validation
+        result.epoch_seconds.append(time.perf_counter() - started)
+        check_divergence(epoch, train_loss, val_loss, zero_loss)
+        result.train_losses.append(train_loss)
+        result.val_losses.append(val_loss)
+        best.offer(epoch, val_loss, model)
+        bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best.epoch, refresh=False)
+        if settings.patience and epoch - best.epoch >= settings.patience:
+            result.stopped_early = epoch
+            break
     bar.close()
     model.load_state_dict(best.state)
+    model.eval()
     result.best_val_loss, result.best_epoch = best.val_loss, best.epoch
     return result

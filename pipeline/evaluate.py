@@ -16,22 +16,24 @@ from lstm_forecast.backtest import SCORED_SPLITS, backtest
 from lstm_forecast.checkpoint import load_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.network import LSTMForecaster, resolve_device
+from lstm_forecast.network import Ensemble, resolve_device
 from lstm_forecast.params import load_section
 from lstm_forecast.settings.evaluate import EvaluateParams
 from lstm_forecast.scoring import ALPHA, score_splits, tables
+from lstm_forecast.windows import series_tensors
 
 log = logging.getLogger("evaluate")
 
 
-def load_model(model_path: Path, windows_path: Path, index: WindowIndex) -> tuple[LSTMForecaster, CheckpointMeta]:
+def load_model(model_path: Path, windows_path: Path, index: WindowIndex) -> tuple[Ensemble, CheckpointMeta]:
     """The checkpoint's model, which must have been trained on the windows ``index`` describes."""
     model, meta = load_checkpoint(model_path)
-    trained, wanted = meta.windows_shape(), (index.time_step, index.target, index.horizon)
+    trained = meta.windows_shape()
+    wanted = (index.time_step, index.target, index.horizon, index.scale_windows, index.calendar)
     if trained != wanted:
         raise UserError(
-            f"{model_path} was trained on windows of (time_step, target, horizon) = {trained} but {windows_path} "
-            f"has {wanted}; rerun train (dvc repro)"
+            f"{model_path} was trained on windows of (time_step, target, horizon, scale_windows, calendar) = "
+            f"{trained} but {windows_path} has {wanted}; rerun train (dvc repro)"
         )
     return model, meta
 
@@ -100,9 +102,11 @@ def run(
     train_lo, train_hi = norm.splits["train"]
     scale = metrics.naive_scale(values[train_lo:train_hi])  # MASE's denominator: training span only
     started = time.perf_counter()
+    with param_errors("window"):
+        _, features = series_tensors(frame, index)
     with param_errors("evaluate", {"window": "interval_window", "lstm_kernel": "train.lstm_kernel"}):
         runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, meta.strategy,
-                        params, scale, device)
+                        params, scale, device, features)
     origins = sum(len(run["origins"]) for run in runs.values())
     log.info("backtest: %d origins x %d steps, %d models, in %.2f s", origins, index.horizon,
              len(runs["test"]["forecasts"]),

@@ -24,6 +24,11 @@ def run(params: NormalizeParams, series_path: Path, out: Path, stats_out: Path) 
     write_json(stats_out, norm.to_json())
     sizes = {k: b - a for k, (a, b) in norm.splits.items()}
     log.info("%s scaling fitted on %d training values; splits %s", params.method, sizes["train"], sizes)
+    if norm.difference_test is not None:
+        test = norm.difference_test
+        log.info("difference: auto chose %s: KPSS statistic %.3f, p %.3f with %d lags (levels %s at alpha %.2f)",
+                 "changes" if norm.difference else "levels", test["statistic"], test["p_value"], test["lags"],
+                 "not stationary" if norm.difference else "stationary", test["alpha"])
 
 
 @stage_main

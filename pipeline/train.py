@@ -17,7 +17,7 @@ from lstm_forecast.network import resolve_device
 from lstm_forecast.params import load_section
 from lstm_forecast.settings.train import TrainParams
 from lstm_forecast.training import Diverged, TrainResult, fit
-from lstm_forecast.windows import Windows
+from lstm_forecast.windows import Windows, series_tensors, split_windows
 
 log = logging.getLogger("train")
 
@@ -45,19 +45,20 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
     with param_errors("train"):
         device = resolve_device(params.device)
     index = WindowIndex.read(windows_path)
-    scaled = read_parquet(scaled_path, columns=["scaled"])["scaled"].to_numpy(dtype="float32")
-    series = torch.from_numpy(scaled).to(device)  # float32, shared with the numpy array on CPU
+    frame = read_parquet(scaled_path, columns=["scaled", "time"] if index.calendar else ["scaled"])
+    with param_errors("window"):
+        series, features = series_tensors(frame, index, device)
     horizon = index.horizon
     # recursive: the model learns one step and is rolled forward at forecast time; direct: all H at once.
     train_horizon = horizon if params.strategy == "direct" else 1
-    train = Windows(series, index.origins["train"], index.time_step, index.target, train_horizon)
-    val = Windows(series, index.origins["val"], index.time_step, "last", horizon)
+    train = split_windows(series, features, index, "train", index.target, train_horizon)
+    val = split_windows(series, features, index, "val", "last", horizon)
     if params.batch_size > len(train):
         raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows")
     log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val), device, params.threads)
 
     result = train_model(train, val, params, device)
-    meta = CheckpointMeta(result.best_epoch, index.time_step, index.target, horizon, params.strategy)
+    meta = CheckpointMeta.for_windows(tuple(m.best_epoch for m in result.members), index, params.strategy)
     save_checkpoint(model_out, result.model, meta)
     # The curves are logged once training has succeeded, so a diverged or failed run leaves none behind.
     # dvcyaml=False: dvc.yaml declares our metrics and plots; dvclive must not rewrite it.
@@ -70,12 +71,23 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
             live.next_step()
         live.summary["best_epoch"] = result.best_epoch
         live.summary["best_val_loss"] = result.best_val_loss
+        if len(result.members) > 1:
+            live.summary["ensemble_val_loss"] = result.val_loss
+            live.summary["ensemble_spread"] = result.spread
+            for k, member in enumerate(result.members, start=1):
+                live.summary[f"member{k}_best_epoch"] = member.best_epoch
+                live.summary[f"member{k}_best_val_loss"] = member.best_val_loss
     per_epoch = statistics.median(result.epoch_seconds)
     log.info(
         "%d epochs, median %.3f s/epoch (%.3f s per %d windows); best epoch %d, validation MSE %.5f",
         len(result.epoch_seconds), per_epoch, per_epoch * REFERENCE_WINDOWS / len(train), REFERENCE_WINDOWS,
         result.best_epoch, result.best_val_loss,
     )
+    if len(result.members) > 1:
+        log.info("ensemble of %d (seeds %d..%d, median forecast): validation MSE %.5f; members %s; spread "
+                 "between members %.5f (mean standard deviation of their validation forecasts, scaled)",
+                 len(result.members), result.members[0].seed, result.members[-1].seed, result.val_loss,
+                 ", ".join(f"{m.best_val_loss:.5f} (epoch {m.best_epoch})" for m in result.members), result.spread)
 
 
 @stage_main

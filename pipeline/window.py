@@ -1,5 +1,8 @@
 """Window: decide which windows of ``time_step`` values each split trains or is scored on; write that index as JSON.
 
+Reads normalize.json (splits, and whether each window is scaled by its own statistics), series.json (whether
+calendar inputs have dates to read) and, for ``time_step: auto``, ``evaluate.season``.
+
 Windows are never materialised: train and evaluate keep the scaled series once and slice it through
 ``lstm_forecast.windows.Windows`` (a strided view).
 """
@@ -10,24 +13,40 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from lstm_forecast.artifacts import Normalization, WindowIndex
-from lstm_forecast.errors import param_errors, stage_main
+from lstm_forecast.artifacts import Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, write_json
-from lstm_forecast.params import load_section
+from lstm_forecast.params import load_section, parse_section, read_params_file
+from lstm_forecast.settings.evaluate import EvaluateParams
 from lstm_forecast.settings.window import WindowParams
 from lstm_forecast.splits import window_origins
 
 log = logging.getLogger("window")
 
 
-def run(params: WindowParams, stats_path: Path, out: Path) -> None:
-    norm = Normalization.read(stats_path)
+def check_calendar(params: WindowParams, info: SeriesInfo, info_path: Path) -> None:
+    """Calendar inputs need dates: not a step index, not rows without a time column."""
+    if params.calendar and (info.time_column is None or info.step is not None):
+        what = "no time column" if info.time_column is None else f"a step index ({info.time_column!r}), not dates"
+        raise UserError(f"window.calendar={list(params.calendar)} needs a time column of dates; {info_path} has "
+                        f"{what}; set window.calendar: [] or ingest.time_column")
+
+
+def run(params: WindowParams, season: int, stats_path: Path, info_path: Path, out: Path) -> None:
+    norm, info = Normalization.read(stats_path), SeriesInfo.read(info_path)
+    check_calendar(params, info, info_path)
+    train_length = norm.splits["train"][1] - norm.splits["train"][0]
+    time_step = params.input_length(season, train_length)
+    if params.time_step == "auto":
+        log.info("time_step auto: %d (three seasons of %d, within [16, 192] and a third of the %d training values)",
+                 time_step, season, train_length)
     with param_errors("window", hint="lower window.time_step or window.horizon, or give the series more rows"):
-        origins = window_origins(norm.length, norm.splits, params.time_step, params.horizon)
-    index = WindowIndex(params.time_step, params.target, params.horizon, origins)
+        origins = window_origins(norm.length, norm.splits, time_step, params.horizon)
+    index = WindowIndex(time_step, params.target, params.horizon, origins, norm.scale_windows, params.calendar)
     write_json(out, index.to_json())
-    log.info("time_step %d, horizon %d, target %s: windows per split %s", params.time_step, params.horizon,
-             params.target, index.counts)
+    log.info("time_step %d, horizon %d, target %s%s%s: windows per split %s", time_step, params.horizon,
+             params.target, ", each window scaled by its own statistics" if norm.scale_windows else "",
+             f", calendar inputs {list(params.calendar)}" if params.calendar else "", index.counts)
 
 
 @stage_main
@@ -35,10 +54,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (section 'window')")
     parser.add_argument("--stats", required=True, type=Path, help="split bounds from normalize, JSON")
+    parser.add_argument("--info", required=True, type=Path, help="what ingest found about the series, JSON")
     parser.add_argument("--out", required=True, type=Path, help="window index, JSON")
     args = parser.parse_args(argv)
     check_outputs(args.out)  # a bad path fails before any work is done
-    run(load_section(WindowParams, "window", args.params), args.stats, args.out)
+    # The season sets time_step: auto; dvc.yaml declares evaluate.season as this stage's param too, and it is
+    # the only key of that section read here.
+    evaluate = read_params_file(args.params).get("evaluate") or {}
+    season = parse_section(EvaluateParams, "evaluate", {"season": evaluate.get("season", EvaluateParams.season)}
+                           if isinstance(evaluate, dict) else {}).season
+    run(load_section(WindowParams, "window", args.params), season, args.stats, args.info, args.out)
 
 
 if __name__ == "__main__":

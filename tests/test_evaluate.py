@@ -189,8 +189,8 @@ def test_model_trained_on_other_windows_is_refused(tiny_project, capsys):
     run_stages(["window"])
     assert main(stage_argv("evaluate")) == 2
     err = capsys.readouterr().err
-    assert "models/model.pt was trained on windows of (time_step, target, horizon) = (12, 'sequence', 1) but " \
-           "data/windows.json has (6, 'sequence', 1)" in err
+    assert "models/model.pt was trained on windows of (time_step, target, horizon, scale_windows, calendar) = " \
+           "(12, 'sequence', 1, False, ()) but data/windows.json has (6, 'sequence', 1, False, ())" in err
     assert not (tiny_project / "metrics" / "evaluate.json").exists()
 
 

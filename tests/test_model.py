@@ -7,9 +7,9 @@ import torch
 from lstm_forecast.artifacts import LAYOUT, CheckpointMeta
 from lstm_forecast.checkpoint import load_checkpoint, save_checkpoint
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.network import LSTMForecaster, ModelConfig, build_lstm, resolve_device
+from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig, build_lstm, resolve_device
 
-META = CheckpointMeta(best_epoch=4, time_step=12, target="sequence", horizon=1, strategy="recursive")
+META = CheckpointMeta(best_epochs=(4,), time_step=12, target="sequence", horizon=1, strategy="recursive")
 
 
 def tf_gate_kernel(lstm: torch.nn.LSTM, layer: int) -> torch.Tensor:
@@ -75,18 +75,19 @@ def test_bad_checkpoints_are_user_errors(tmp_path):
     with pytest.raises(UserError, match=r"junk.pt: not a checkpoint of this model"):
         load_checkpoint(tmp_path / "junk.pt")
     meta = META.to_json()
-    torch.save({"config": {"hidden_size": 4}, "state_dict": LSTMForecaster(ModelConfig()).state_dict(), "meta": meta},
-               tmp_path / "mismatch.pt")
+    torch.save({"config": {"hidden_size": 4}, "members": 1, "meta": meta,
+                "state_dict": Ensemble([LSTMForecaster(ModelConfig())]).state_dict()}, tmp_path / "mismatch.pt")
     # One clear line, not torch's multi-line size-mismatch dump.
     with pytest.raises(UserError, match=r"^\S*mismatch.pt: its weights do not fit the model its config describes "
-                                        r"\(hidden_size=4, num_layers=2, output_size=1\): project.weight is \[8, 1\] "
-                                        r"in the file, \[4, 1\] expected; project.bias is \[8\] in the file, \[4\] "
+                                        r"\(1 member\(s\) of hidden_size=4, num_layers=2, output_size=1\): "
+                                        r"members.0.project.weight is \[8, 1\] in the file, \[4, 1\] expected; "
+                                        r"members.0.project.bias is \[8\] in the file, \[4\] "
                                         r"expected \(and 9 more\); retrain it \(dvc repro --force -s train\)$"):
         load_checkpoint(tmp_path / "mismatch.pt")
-    state = LSTMForecaster(ModelConfig()).state_dict()
-    del state["head.bias"]
-    torch.save({"config": {}, "state_dict": state, "meta": meta}, tmp_path / "partial.pt")
-    with pytest.raises(UserError, match=r": head.bias is missing; retrain it"):
+    state = Ensemble([LSTMForecaster(ModelConfig())]).state_dict()
+    del state["members.0.head.bias"]
+    torch.save({"config": {}, "members": 1, "state_dict": state, "meta": meta}, tmp_path / "partial.pt")
+    with pytest.raises(UserError, match=r": members.0.head.bias is missing; retrain it"):
         load_checkpoint(tmp_path / "partial.pt")
     torch.save(torch.zeros(3), tmp_path / "tensor.pt")
     with pytest.raises(UserError, match=r"tensor.pt: not a checkpoint of this model \(it holds a Tensor, not a dict"):

@@ -1,9 +1,10 @@
 import json
+import logging
 
 import pytest
 import torch
 
-from lstm_forecast.artifacts import LAYOUT, Normalization, WindowIndex
+from lstm_forecast.artifacts import LAYOUT, Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.scaling import Scaler
 from lstm_forecast.splits import window_origins
@@ -15,10 +16,15 @@ SPLITS = {"train": (0, 10), "val": (10, 13), "test": (13, 16)}
 SCALER = Scaler("zscore", 0.0, 1.0)
 
 
-def write_stats(folder, splits=SPLITS, length=16):
-    """A normalize.json of the current layout: sorted keys, as the normalize stage writes it."""
-    text = json.dumps(Normalization(length, splits, SCALER, False).to_json(), sort_keys=True)
+def write_stats(folder, splits=SPLITS, length=16, scaler=SCALER, time_column="date", step=None):
+    """A normalize.json and a series.json of the current layout: sorted keys, as the stages write them."""
+    text = json.dumps(Normalization(length, splits, scaler, False).to_json(), sort_keys=True)
     (folder / "stats.json").write_text(text)
+    info = SeriesInfo("value", time_column, None if step else "MS", step, length)
+    (folder / "series.json").write_text(json.dumps(info.to_json(), sort_keys=True))
+
+
+ARGV = ["--stats", "stats.json", "--info", "series.json", "--out", "data/windows.json"]
 
 
 def test_window_origins_per_split():
@@ -68,15 +74,15 @@ def test_windows_are_a_view_of_the_series_not_a_copy():
 def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
     write_stats(in_tmp)
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "target": "last"}})
-    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 0
+    assert main(ARGV) == 0
     index = json.loads((in_tmp / "data" / "windows.json").read_text())
     assert index == {"layout": LAYOUT, "time_step": 4, "target": "last", "horizon": 1,
                      "origins": {"train": [4, 10], "val": [10, 13], "test": [13, 16]},
-                     "counts": {"train": 6, "val": 3, "test": 3}}
+                     "counts": {"train": 6, "val": 3, "test": 3}, "scale_windows": False, "calendar": []}
     assert WindowIndex.from_json(index) == WindowIndex(4, "last", 1, window_origins(16, SPLITS, 4))
     (in_tmp / "data" / "windows.json").unlink()
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 0}})
-    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
+    assert main(ARGV) == 2
     assert "error: window.time_step=0 should be >= 1" in capsys.readouterr().err
     assert not (in_tmp / "data" / "windows.json").exists()
 
@@ -85,7 +91,7 @@ def test_main_series_too_short_for_the_window(in_tmp, capsys):
     # Sizes listed split by split, in time order, whatever order the JSON keys come in (they are sorted).
     write_stats(in_tmp, {"train": (0, 420), "val": (420, 510), "test": (510, 600)}, 600)
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 700}})
-    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
+    assert main(ARGV) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("error: window.time_step=700: leaves no whole window in the train and val and test split "
@@ -97,7 +103,7 @@ def test_main_series_too_short_for_the_window(in_tmp, capsys):
 def test_main_names_a_stats_file_from_an_older_layout(in_tmp, capsys):
     (in_tmp / "stats.json").write_text(json.dumps({"length": 16, "splits": {k: list(v) for k, v in SPLITS.items()}}))
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 4}})
-    assert main(["--stats", "stats.json", "--out", "data/windows.json"]) == 2
+    assert main(ARGV) == 2
     assert capsys.readouterr().err == (f"error: stats.json: written in artifact layout None, this code reads layout "
                                        f"{LAYOUT}; rerun the pipeline to regenerate it: dvc repro\n")
     assert not (in_tmp / "data" / "windows.json").exists()
@@ -116,3 +122,38 @@ def test_horizon_shortens_every_split_and_windows_carry_h_targets():
     assert windows.future()[-1].tolist() == [8, 9]
     strided = Windows(series, (13, 15), 4, "last", horizon=2, stride=5)
     assert strided.origins.tolist() == [13]
+
+
+def test_time_step_auto_is_three_seasons_within_the_training_span(in_tmp, caplog):
+    caplog.set_level(logging.INFO)
+    write_stats(in_tmp, {"train": (0, 140), "val": (140, 170), "test": (170, 200)}, 200)
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": "auto"}, "evaluate": {"season": 12}})
+    assert main(ARGV) == 0
+    assert json.loads((in_tmp / "data" / "windows.json").read_text())["time_step"] == 36
+    assert "time_step auto: 36 (three seasons of 12" in caplog.text
+    # Quarterly: at least 16 steps; a long season: at most 192, and a third of the training span.
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": "auto"}, "evaluate": {"season": 4}})
+    assert main(ARGV) == 0
+    assert json.loads((in_tmp / "data" / "windows.json").read_text())["time_step"] == 16
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": "auto"}, "evaluate": {"season": 132}})
+    assert main(ARGV) == 0
+    assert json.loads((in_tmp / "data" / "windows.json").read_text())["time_step"] == 46  # 140 // 3
+
+
+def test_window_scaling_and_calendar_are_recorded_and_need_dates(in_tmp, capsys):
+    write_stats(in_tmp, scaler=Scaler("window", 0.0, 1.0))
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "calendar": ["month", "dayofweek"]}})
+    assert main(ARGV) == 0
+    index = WindowIndex.read(in_tmp / "data" / "windows.json")
+    assert index.scale_windows and index.calendar == ("month", "dayofweek")
+    for time_column, step in ((None, None), ("t", 1.0)):
+        write_stats(in_tmp, time_column=time_column, step=step)
+        assert main(ARGV) == 2
+        what = "no time column" if time_column is None else "a step index ('t'), not dates"
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            f"error: window.calendar=['month', 'dayofweek'] needs a time column of dates; series.json has {what}; "
+            "set window.calendar: [] or ingest.time_column")
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "calendar": ["moon"]}})
+    assert main(ARGV) == 2
+    assert "error: window.calendar=['moon'] should list each feature once, from: month, quarter, dayofweek, " \
+           "dayofyear, hour" in capsys.readouterr().err

@@ -13,10 +13,13 @@ class NormalizeParams:
     train: float = 0.7
     val: float = 0.15
     test: float = 0.15
-    method: Literal["zscore", "minmax"] = "zscore"
+    # zscore | minmax, fitted on the training span; window: a z-score, then each window scaled by its own last
+    # value and spread (lstm_forecast.windows), so the model never reads a level, only shapes.
+    method: Literal["zscore", "minmax", "window"] = "zscore"
     # Model the one-step changes y[t] - y[t-1] instead of the levels; forecasts are summed back onto the
-    # last observed value. The first point has no change and is modelled as 0.
-    difference: bool = False
+    # last observed value. The first point has no change and is modelled as 0. auto: the KPSS test on the
+    # training span decides (lstm_forecast.stationarity).
+    difference: bool | Literal["auto"] = False
 
     def validate(self) -> None:
         for name in ("train", "val", "test"):

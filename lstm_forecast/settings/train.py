@@ -25,4 +25,5 @@ class TrainParams(FitSettings):
         require(self.epochs >= 1, f"train.epochs={self.epochs} should be >= 1")
         require(self.patience >= 0, f"train.patience={self.patience} should be >= 0 (0 turns early stopping off)")
         require(self.threads >= 1, f"train.threads={self.threads} should be >= 1")
+        require(self.ensemble >= 1, f"train.ensemble={self.ensemble} should be >= 1 (1: a single model)")
         require(self.steps_per_epoch >= 0, f"train.steps_per_epoch={self.steps_per_epoch} should be >= 0 (0: all)")

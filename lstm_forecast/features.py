@@ -1,0 +1,45 @@
+"""Calendar inputs: the position of each time stamp in its day, week or year as a sine and a cosine, fed to
+the LSTM beside the value, so a seasonal pattern is read from the clock instead of inferred from the lags."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lstm_forecast.errors import ArgumentError
+
+
+def _phase(name: str, t: pd.Series) -> np.ndarray:
+    """Where each stamp falls in the cycle ``name``, in [0, 1)."""
+    if name == "month":
+        return ((t.dt.month - 1) / 12).to_numpy()
+    if name == "quarter":
+        return ((t.dt.quarter - 1) / 4).to_numpy()
+    if name == "dayofweek":
+        return (t.dt.dayofweek / 7).to_numpy()
+    if name == "dayofyear":
+        return ((t.dt.dayofyear - 1) / (365 + t.dt.is_leap_year.astype(int))).to_numpy()
+    if name == "hour":
+        return ((t.dt.hour + t.dt.minute / 60) / 24).to_numpy()
+    raise ArgumentError("calendar", name, f"is not a calendar feature; choose from: {', '.join(CALENDAR)}")
+
+
+# Each feature's cycle; the stamps' local wall time is read, so a time-zone-aware day starts at local midnight.
+CALENDAR = ("month", "quarter", "dayofweek", "dayofyear", "hour")
+
+
+def calendar_features(times: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    """(len(times), 2 * len(names)) float32: sin and cos of 2 pi * phase for each name, in that order."""
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        raise ArgumentError("calendar", list(names), "needs a time column of dates; the series has "
+                            + ("none" if times is None else f"a {times.dtype} time column (a step index)"))
+    columns = []
+    for name in names:
+        angle = 2 * np.pi * _phase(name, times).astype(np.float64)
+        columns += [np.sin(angle), np.cos(angle)]
+    return np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(times), 0), np.float32)
+
+
+def auto_time_step(season: int, train_length: int) -> int:
+    """The input length ``time_step: auto`` picks: three seasons, at least 16 and at most 192 steps, and at
+    most a third of the training span, so that two thirds of it still start a training window."""
+    return max(1, min(max(3 * season, 16), 192, train_length // 3))
