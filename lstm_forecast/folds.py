@@ -48,7 +48,8 @@ def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: Normal
     scale = metrics.naive_scale(values[splits["train"][0] : splits["train"][1]])
     runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, train.strategy,
                     evaluate, scale, device, features)
-    return score_splits(runs, scale, evaluate.interval, evaluate.stride)
+    return score_splits(runs, scale, evaluate.interval, evaluate.stride, evaluate.interval_method,
+                        evaluate.interval_gamma)
 
 
 def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,

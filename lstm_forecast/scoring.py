@@ -7,7 +7,7 @@ import pandas as pd
 
 from lstm_forecast import metrics
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.intervals import conformal_quantile
+from lstm_forecast.intervals import adaptive_half_widths, conformal_quantile
 from lstm_forecast.significance import diebold_mariano
 
 # Below this p-value a difference in loss is called significant.
@@ -33,17 +33,15 @@ def dm_p_values(run: dict, stride: int) -> dict[str, float]:
                             f"test of {horizon}-step forecasts ({err.reason})") from None
 
 
-def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int = 1) -> dict[str, float]:
+def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int = 1, method: str = "split",
+                 gamma: float = 0.0) -> dict[str, float]:
     """Metrics keyed ``<split>_<model>_<metric>`` (mean over steps; ``_h<k>`` per step when H > 1), the
     LSTM's skill against persistence (left out where it is undefined, see ``skill``), its Diebold-Mariano
     p-value against each other model on the test origins (``test_lstm_vs_<model>_dm_p``), and test
-    coverage / width of the conformal interval. Adds each run's interval half-widths, (n, H), as
-    ``half_width``."""
+    coverage / width of the conformal interval (``method`` and ``gamma``: see ``add_half_widths``). Adds
+    each run's interval half-widths, (n, H), as ``half_width``."""
     results: dict[str, float] = {}
     horizon = runs["val"]["actual"].shape[1]
-    val = runs["val"]
-    # Split conformal on the validation span, per step; scores normalised by each origin's volatility.
-    quantile = conformal_quantile((val["forecasts"]["lstm"] - val["actual"]) / val["volatility"][:, None], level)
     for split, run in runs.items():
         results[f"{split}_points"] = len(run["origins"])
         for name, predicted in run["forecasts"].items():
@@ -56,19 +54,45 @@ def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int 
         value = skill(results[f"{split}_lstm_mase"], results[f"{split}_persistence_mase"])
         if value is not None:
             results[f"{split}_lstm_skill"] = value
-    for run in runs.values():
-        run["half_width"] = quantile[None, :] * run["volatility"][:, None]  # (n, H)
-    test = runs["test"]
-    for model, p in dm_p_values(test, stride).items():
+    add_half_widths(runs, level, method, gamma)
+    for model, p in dm_p_values(runs["test"], stride).items():
         results[f"test_lstm_vs_{model}_dm_p"] = p
+    return dict(sorted((results | coverage(runs["test"])).items()))
+
+
+def interval_scores(run: dict) -> np.ndarray:
+    """The LSTM's absolute errors divided by each origin's recent volatility: (n, H)."""
+    return np.abs(run["forecasts"]["lstm"] - run["actual"]) / run["volatility"][:, None]
+
+
+def add_half_widths(runs: dict[str, dict], level: float, method: str, gamma: float) -> None:
+    """Adds each run's interval half-widths, (n, H), as ``half_width``: the conformal quantile of the scores
+    (``interval_scores``) times the origin's volatility. Validation calibrates itself by split conformal; on
+    test, ``split`` keeps that quantile and ``adaptive`` recalibrates at each origin on the test errors
+    observed before it, with step size ``gamma`` (``intervals.adaptive_half_widths``)."""
+    val, test = runs["val"], runs["test"]
+    cal = interval_scores(val)
+    quantile = conformal_quantile(cal, level)  # (H,)
+    if method == "split":
+        test_quantile = np.broadcast_to(quantile, test["actual"].shape)
+    elif method == "adaptive":
+        test_quantile = adaptive_half_widths(cal, interval_scores(test), test["origins"], level, gamma)
+    else:
+        raise ValueError(f"method={method!r}: should be 'split' or 'adaptive'")  # params allow only these: a bug
+    val["half_width"] = quantile[None, :] * val["volatility"][:, None]
+    test["half_width"] = test_quantile * test["volatility"][:, None]
+
+
+def coverage(test: dict) -> dict[str, float]:
+    """The share of test values inside the interval and its mean width, over all steps and (H > 1) per step."""
     inside = np.abs(test["forecasts"]["lstm"] - test["actual"]) <= test["half_width"]
-    results["test_lstm_coverage"] = float(inside.mean())
-    results["test_lstm_width"] = float(2 * test["half_width"].mean())
+    results = {"test_lstm_coverage": float(inside.mean()), "test_lstm_width": float(2 * test["half_width"].mean())}
+    horizon = inside.shape[1]
     if horizon > 1:
         for h in range(horizon):
             results[f"test_lstm_coverage_h{h + 1}"] = float(inside[:, h].mean())
             results[f"test_lstm_width_h{h + 1}"] = float(2 * test["half_width"][:, h].mean())
-    return dict(sorted(results.items()))
+    return results
 
 
 def skill(lstm_mase: float, persistence_mase: float) -> float | None:

@@ -64,7 +64,7 @@ def guard(results: dict[str, float]) -> str | None:
             "in training), a shorter window.time_step, or train.patience; or use persistence")
 
 
-def log_summary(results: dict[str, float], models: list[str], interval: float) -> None:
+def log_summary(results: dict[str, float], models: list[str], params: EvaluateParams) -> None:
     for split in SCORED_SPLITS:
         skill = results.get(f"{split}_lstm_skill")
         log.info("%s RMSE (mean over steps): %s; LSTM skill vs persistence %s", split,
@@ -79,8 +79,8 @@ def log_summary(results: dict[str, float], models: list[str], interval: float) -
     log.info("test, LSTM against each model (Diebold-Mariano, squared errors): %s", "; ".join(
         f"{m} {verdict(results['test_lstm_rmse'], results[f'test_{m}_rmse'], results[f'test_lstm_vs_{m}_dm_p'])}"
         for m in models if m != "lstm"))
-    log.info("%.0f%% interval on test: coverage %.3f, mean width %.2f", 100 * interval,
-             results["test_lstm_coverage"], results["test_lstm_width"])
+    log.info("%.0f%% %s interval on test: coverage %.3f, mean width %.2f", 100 * params.interval,
+             params.interval_method, results["test_lstm_coverage"], results["test_lstm_width"])
 
 
 def run(
@@ -112,13 +112,14 @@ def run(
              len(runs["test"]["forecasts"]),
              time.perf_counter() - started)
     with param_errors("evaluate", {"level": "interval"}, hint="lower evaluate.interval or evaluate.stride"):
-        results = score_splits(runs, scale, params.interval, params.stride)
+        results = score_splits(runs, scale, params.interval, params.stride, params.interval_method,
+                               params.interval_gamma)
     results["mase_scale"] = scale
     predictions, by_step = tables(frame, runs, results)
     write_json(metrics_out, results)  # keys sorted on writing
     write_csv(predictions_out, predictions)
     write_csv(horizon_out, by_step)
-    log_summary(results, list(runs["test"]["forecasts"]), params.interval)
+    log_summary(results, list(runs["test"]["forecasts"]), params)
 
 
 @stage_main

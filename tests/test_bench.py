@@ -1,7 +1,9 @@
-"""The benchmark script still runs against the code it measures (its figures live in docs/performance.md;
-nothing here times anything)."""
+"""The benchmark scripts still run against the code they measure (their figures live in docs/performance.md
+and docs/metrics.md; nothing here times anything)."""
 import importlib.util
 import re
+
+import pytest
 
 from ci.compare import DROP
 from tests.helpers import PACKAGES, ROOT
@@ -24,3 +26,11 @@ def test_compare_drops_the_hash_column_of_every_code_folder():
     # `dvc exp show` lists every dependency's hash; a new code folder missing from DROP brings them back.
     dropped = set(re.split(r"\|", DROP))
     assert {f"{package}/" for package in PACKAGES if package != "ci"} <= dropped
+
+
+def test_the_interval_benchmark_runs():
+    spec = importlib.util.spec_from_file_location("intervals_bench", ROOT / "bench" / "intervals.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.scenario(1, 0.0, 3.0, seeds=1)
+    assert rows["split"][2] == pytest.approx(1.0) and rows["split"][1] < rows["adaptive 0.02"][1]

@@ -10,6 +10,8 @@ from pipeline.evaluate import main
 from lstm_forecast.artifacts import Normalization, WindowIndex
 from lstm_forecast.backtest import backtest
 from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.errors import UserError
+from lstm_forecast.params import parse_section
 from lstm_forecast.settings.evaluate import EvaluateParams
 from lstm_forecast.scoring import score_splits, skill
 from lstm_forecast.significance import diebold_mariano
@@ -320,3 +322,38 @@ def test_a_guard_warns_when_the_lstm_is_worse_than_persistence_on_validation(tin
     results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
     warned = [r for r in caplog.records if r.levelname == "WARNING" and "worse than persistence" in r.message]
     assert len(warned) == (results["val_lstm_mase"] > results["val_persistence_mase"]) == 1
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"interval_gamma": 1.5}, r"^evaluate\.interval_gamma=1\.5 should be a step size >= 0 and < 1 \(e\.g\. 0\.02\)$"),
+    ({"interval_gamma": -0.01}, r"^evaluate\.interval_gamma=-0\.01 should be a step size >= 0 and < 1"),
+    ({"interval_method": "aci"}, r"^evaluate\.interval_method='aci' is not valid; choose one of: split, adaptive$"),
+])
+def test_interval_params_are_checked(raw, message):
+    with pytest.raises(UserError, match=message):
+        parse_section(EvaluateParams, "evaluate", raw)
+    valid = parse_section(EvaluateParams, "evaluate", {"interval_method": "adaptive", "interval_gamma": 0})
+    assert (valid.interval_method, valid.interval_gamma) == ("adaptive", 0.0)
+
+
+def test_adaptive_interval_through_the_stage(tiny_project, caplog):
+    run_stages(["ingest", "normalize", "window", "train", "evaluate"])
+    split = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    split_table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {
+        **SMALL_PARAMS["evaluate"], "interval_method": "adaptive", "interval_gamma": 0.05}})
+    with caplog.at_level("INFO"):
+        run_stages(["evaluate"])
+    results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
+    # Only the test interval changes: the forecasts, every other score and the validation band stay.
+    assert {k for k in results if results[k] != split[k]} <= {"test_lstm_coverage", "test_lstm_width"}
+    val, test = table["split"] == "val", table["split"] == "test"
+    pd.testing.assert_frame_equal(table[val], split_table[val])
+    assert not np.allclose(table.loc[test, "upper"], split_table.loc[test, "upper"])
+    # At the first test origin nothing of the test span is observed yet: the split interval, exactly.
+    assert table.loc[test, "upper"].iloc[0] == split_table.loc[test, "upper"].iloc[0]
+    inside = (table["lower"] <= table["actual"]) & (table["actual"] <= table["upper"])
+    assert results["test_lstm_coverage"] == pytest.approx(inside[test].mean(), abs=1 / 48)
+    assert results["test_lstm_width"] == pytest.approx((table["upper"] - table["lower"])[test].mean(), rel=1e-5)
+    assert any(r.getMessage().startswith("90% adaptive interval on test: coverage") for r in caplog.records)

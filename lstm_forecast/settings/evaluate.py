@@ -19,6 +19,11 @@ class EvaluateParams:
     # Residuals are divided by the recent volatility (mean |one-step change| over this many steps before the
     # origin), so the interval widens in turbulent stretches; 0 gives plain split conformal.
     interval_window: int = 12
+    # split: calibrated once on validation | adaptive: recalibrated at each test origin on the test errors
+    # observed before it (adaptive conformal inference), so coverage recovers when the test span drifts.
+    interval_method: Literal["split", "adaptive"] = "split"
+    # Adaptive conformal's step size for its miscoverage level alpha; docs/metrics.md says why 0.02.
+    interval_gamma: float = 0.02
     ridge_alpha: float = 1.0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # The models scored beside the LSTM; persistence is the reference of skill and always runs.
@@ -29,6 +34,8 @@ class EvaluateParams:
         require(self.stride >= 1, f"evaluate.stride={self.stride} should be >= 1")
         require(0 < self.interval < 1, f"evaluate.interval={self.interval} should be a coverage between 0 and 1")
         require(self.interval_window >= 0, f"evaluate.interval_window={self.interval_window} should be >= 0")
+        require(0 <= self.interval_gamma < 1,
+                f"evaluate.interval_gamma={self.interval_gamma} should be a step size >= 0 and < 1 (e.g. 0.02)")
         require(self.ridge_alpha >= 0, f"evaluate.ridge_alpha={self.ridge_alpha} should be >= 0")
         require("persistence" in self.baselines and len(set(self.baselines)) == len(self.baselines),
                 f"evaluate.baselines={list(self.baselines)} should list each model once, persistence included "
