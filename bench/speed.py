@@ -213,6 +213,7 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
     """Peak resident memory (MiB) of the window and train stages, each its own process, on a synthetic
     series of ``points`` values: one epoch of ``steps`` batches, validation over every window."""
 
+    from lstm_forecast.artifacts import SeriesInfo
     from lstm_forecast.files import write_json, write_parquet
     from lstm_forecast.splits import normalize_series
 
@@ -224,11 +225,13 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
         with contextlib.chdir(work):  # outputs are written only inside the folder they belong to
             write_parquet("data/scaled.parquet", scaled)
             write_json("data/normalize.json", norm.to_json())
+            write_json("data/series.json", SeriesInfo("value", None, None, None, points).to_json())
         (work / "params.yaml").write_text(
             f"window: {{time_step: {TIME_STEP}}}\ntrain: {{epochs: 1, steps_per_epoch: {steps}}}\n")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         peaks = []
-        for stage, *argv in (["window", "--stats", "data/normalize.json", "--out", "data/windows.json"],
+        for stage, *argv in (["window", "--stats", "data/normalize.json", "--info", "data/series.json",
+                              "--out", "data/windows.json"],
                              ["train", "--scaled", "data/scaled.parquet", "--windows", "data/windows.json",
                               "--model", "models/model.pt", "--live", "metrics/train"]):
             code = (
