@@ -39,6 +39,25 @@ def calendar_features(times: pd.Series, names: tuple[str, ...]) -> np.ndarray:
     return np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(times), 0), np.float32)
 
 
+# ``calendar: auto``: the cycles a frequency's stamps go through, by pandas offset type. Daily data gets the
+# week only: a year of days would put each day of the year once in a short training span.
+AUTO_CALENDAR = {
+    "MonthBegin": ("month",), "MonthEnd": ("month",), "QuarterBegin": ("quarter",), "QuarterEnd": ("quarter",),
+    "Week": ("dayofyear",), "Day": ("dayofweek",), "BusinessDay": ("dayofweek",),
+    "Hour": ("hour", "dayofweek"), "BusinessHour": ("hour", "dayofweek"), "Minute": ("hour", "dayofweek"),
+}
+
+
+def calendar_for(freq: str | None) -> tuple[str, ...]:
+    """The calendar inputs ``calendar: auto`` feeds for a series of frequency ``freq`` (a pandas alias; None
+    for rows without dates, which get none)."""
+    if freq is None:
+        return ()
+    from pandas.tseries.frequencies import to_offset
+
+    return AUTO_CALENDAR.get(type(to_offset(freq)).__name__, ())
+
+
 def auto_time_step(season: int, train_length: int) -> int:
     """The input length ``time_step: auto`` picks: three seasons, at least 16 and at most 192 steps, and at
     most a third of the training span, so that two thirds of it still start a training window."""

@@ -35,13 +35,16 @@ def train_fold(series: torch.Tensor, features: torch.Tensor | None, index: Windo
 
 
 def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
-                train: TrainParams, evaluate: EvaluateParams, device: torch.device) -> dict[str, float]:
+                train: TrainParams, evaluate: EvaluateParams, device: torch.device,
+                freq: str | None = None) -> dict[str, float]:
     """What the pipeline's normalize, window, train and evaluate stages would score on ``series`` split at
-    ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...)."""
+    ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...). ``freq``:
+    the series' frequency, for ``calendar: auto``."""
     frame, norm = scale_series(series, splits, normalize.method, normalize.difference)
     time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
     origins = window_origins(len(frame), splits, time_step, window.horizon)
-    index = WindowIndex(time_step, window.target, window.horizon, origins, norm.scale_windows, window.calendar)
+    index = WindowIndex(time_step, window.target, window.horizon, origins, norm.scale_windows,
+                        window.calendar_inputs(freq))
     tensor, features = series_tensors(frame, index, device)
     model = train_fold(tensor, features, index, train, device)
     values = frame["value"].to_numpy(dtype=np.float64)
@@ -53,10 +56,11 @@ def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: Normal
 
 
 def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
-               train: TrainParams, evaluate: EvaluateParams, device: torch.device) -> dict[str, float]:
+               train: TrainParams, evaluate: EvaluateParams, device: torch.device,
+               freq: str | None = None) -> dict[str, float]:
     """The fold's test-span scores, keyed like evaluate's without the ``test_`` prefix (``lstm_rmse``,
     ``lstm_vs_linear_dm_p``, ...). ``series`` holds the fold's values only: nothing after its test span."""
-    results = score_split(series, splits, normalize, window, train, evaluate, device)
+    results = score_split(series, splits, normalize, window, train, evaluate, device, freq)
     return {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
 
 

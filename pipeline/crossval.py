@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from lstm_forecast.artifacts import SeriesInfo
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.folds import score_fold, summarise
@@ -36,7 +37,8 @@ class CrossvalParams:
         require(self.folds >= 0, f"crossval.folds={self.folds} should be >= 0 (0 turns cross-validation off)")
 
 
-def run(params: CrossvalParams, params_path: str, series_path: Path, metrics_out: Path, folds_out: Path) -> None:
+def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: Path, metrics_out: Path,
+        folds_out: Path) -> None:
     normalize = load_section(NormalizeParams, "normalize", params_path)
     window = load_section(WindowParams, "window", params_path)
     train = load_section(TrainParams, "train", params_path)
@@ -44,7 +46,7 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, metrics_out
     torch.set_num_threads(train.threads)
     with param_errors("train"):
         device = resolve_device(train.device)
-    series = read_parquet(series_path)
+    series, freq = read_parquet(series_path), SeriesInfo.read(info_path).freq
     with param_errors("crossval", hint="lower crossval.folds, or give the series more rows"):
         plans = fold_splits(len(series), (normalize.train, normalize.val, normalize.test), params.folds)
     scores = []
@@ -56,7 +58,8 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, metrics_out
                                      "stride": "evaluate.stride"},
                           hint=f"in crossval fold {k} of {params.folds} (training span {splits['train'][1]})"):
             try:
-                scores.append(score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device))
+                scores.append(score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device,
+                                         freq))
             except Diverged as err:
                 raise UserError(f"crossval fold {k} of {params.folds}: {err}; lower train.lr (now {train.lr:g})"
                                 ) from None
@@ -77,11 +80,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml",
                         help="params file (section 'crossval'; and normalize, window, train, evaluate for each fold)")
     parser.add_argument("--series", required=True, type=Path, help="tidy series from ingest, Parquet")
+    parser.add_argument("--info", required=True, type=Path, help="what ingest found about the series, JSON")
     parser.add_argument("--metrics", required=True, type=Path, help="per-fold scores and their mean and sd, JSON")
     parser.add_argument("--folds", required=True, type=Path, help="MASE per fold and model, CSV (for a plot)")
     args = parser.parse_args(argv)
     check_outputs(args.metrics, args.folds)  # a bad path fails before any work is done
-    run(load_section(CrossvalParams, "crossval", args.params), args.params, args.series, args.metrics, args.folds)
+    run(load_section(CrossvalParams, "crossval", args.params), args.params, args.series, args.info, args.metrics,
+        args.folds)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ log = logging.getLogger("window")
 
 def check_calendar(params: WindowParams, info: SeriesInfo, info_path: Path) -> None:
     """Calendar inputs need dates: not a step index, not rows without a time column."""
-    if params.calendar and (info.time_column is None or info.step is not None):
+    if params.calendar and params.calendar != "auto" and (info.time_column is None or info.step is not None):
         what = "no time column" if info.time_column is None else f"a step index ({info.time_column!r}), not dates"
         raise UserError(f"window.calendar={list(params.calendar)} needs a time column of dates; {info_path} has "
                         f"{what}; set window.calendar: [] or ingest.time_column")
@@ -42,11 +42,14 @@ def run(params: WindowParams, season: int, stats_path: Path, info_path: Path, ou
                  time_step, season, train_length)
     with param_errors("window", hint="lower window.time_step or window.horizon, or give the series more rows"):
         origins = window_origins(norm.length, norm.splits, time_step, params.horizon)
-    index = WindowIndex(time_step, params.target, params.horizon, origins, norm.scale_windows, params.calendar)
+    calendar = params.calendar_inputs(info.freq)
+    if params.calendar == "auto":
+        log.info("calendar auto: %s for frequency %s", list(calendar) or "none", info.freq)
+    index = WindowIndex(time_step, params.target, params.horizon, origins, norm.scale_windows, calendar)
     write_json(out, index.to_json())
     log.info("time_step %d, horizon %d, target %s%s%s: windows per split %s", time_step, params.horizon,
              params.target, ", each window scaled by its own statistics" if norm.scale_windows else "",
-             f", calendar inputs {list(params.calendar)}" if params.calendar else "", index.counts)
+             f", calendar inputs {list(calendar)}" if calendar else "", index.counts)
 
 
 @stage_main

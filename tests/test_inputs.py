@@ -131,3 +131,15 @@ def test_an_ensemble_forecasts_the_median_of_its_members():
     x = torch.ones(2, 1, 1)
     assert torch.equal(Ensemble(members[:3]).forward_time_major(x), 2 * x)  # median of 1, 5, 2
     assert torch.equal(Ensemble(members).forward_time_major(x), 2.5 * x)  # mean of the middle two, 2 and 3
+
+
+def test_calendar_auto_follows_the_frequency():
+    from lstm_forecast.features import calendar_for
+    from lstm_forecast.settings.window import WindowParams
+
+    cases = {"MS": ("month",), "QS-OCT": ("quarter",), "W-MON": ("dayofyear",), "D": ("dayofweek",),
+             "B": ("dayofweek",), "30min": ("hour", "dayofweek"), "h": ("hour", "dayofweek"),
+             "bh": ("hour", "dayofweek"), "YS": (), None: ()}
+    assert {freq: calendar_for(freq) for freq in cases} == cases
+    assert WindowParams(calendar="auto").calendar_inputs("MS") == ("month",)
+    assert WindowParams(calendar=("hour",)).calendar_inputs("MS") == ("hour",)
