@@ -5,10 +5,12 @@ STAMP := $(VENV)/.installed
 # dvc.yaml runs `python -m pipeline.<stage>`: that python must be the venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv repro test bench compare sweep report gate check-committed clean
+.PHONY: venv repro test bench compare sweep tune report gate check-committed clean
 
 # Base revision for `make report` and `make gate`.
 BASE ?= main
+# Trials one `make tune` adds to the study in tune.db (rerun it to resume or extend the study).
+TRIALS ?= 20
 
 venv: $(STAMP)
 
@@ -32,6 +34,10 @@ compare: $(STAMP)
 
 sweep: $(STAMP)
 	$(PYTHON) -m ci.sweep --grid sweep.yaml
+
+# Optuna's TPE over the search space in tune.yaml, one DVC experiment per trial.
+tune: $(STAMP)
+	$(PYTHON) -m ci.tune --trials $(TRIALS)
 
 report: $(STAMP)
 	$(PYTHON) -m ci.report $(BASE) --images report > report.md

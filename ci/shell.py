@@ -20,6 +20,11 @@ def run(*args: str, capture: bool = True) -> str:
     return proc.stdout if capture else ""
 
 
+def untracked_files() -> list[str]:
+    """Files git does not track and does not ignore: experiments run on a copy that lacks them."""
+    return [line[3:] for line in run("git", "status", "--porcelain").splitlines() if line.startswith("??")]
+
+
 def git_show_bytes(rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None if it is not there."""
     proc = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from ci.compare import compare_table
-from ci.shell import command_main, fail, run
+from ci.shell import command_main, fail, run, untracked_files
 
 
 def load_grid(path: Path, params_path: Path = Path("params.yaml")) -> dict[str, list]:
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         return fail(str(err))
     count = len(combinations(grid))
-    untracked = [line[3:] for line in run("git", "status", "--porcelain").splitlines() if line.startswith("??")]
+    untracked = untracked_files()
     if untracked:
         print(f"sweep: warning: queued experiments will not see untracked files: {', '.join(untracked)}",
               file=sys.stderr)
