@@ -36,7 +36,7 @@ def check_objective(name: str) -> str:
     """"minimize" or "maximize" for the metric ``name``; ValueError for a metric that may not be the objective."""
     if name.startswith("test_"):
         raise ValueError(f"--objective {name}: a test_ metric only reports and is never tuned on (choosing on it "
-                         "overfits the test span); use crossval_lstm_mase_mean or val_lstm_mase")
+                         "overfits the test span); use crossval_lstm_val_mase_mean or val_lstm_mase")
     if not any(pattern.fullmatch(name) for pattern in ALLOWED.values()):
         raise ValueError(f"--objective {name}: should be a val_ metric of {EVALUATE} (e.g. val_lstm_mase) or a "
                          f"crossval_..._mean of {CROSSVAL} (e.g. crossval_lstm_mase_mean)")
@@ -51,11 +51,13 @@ def check_objective(name: str) -> str:
 
 
 def default_objective(params_path: Path = Path("params.yaml"), dvc_yaml: Path = Path("dvc.yaml")) -> str:
-    """The LSTM's mean cross-validation MASE when crossval runs (crossval.folds > 0), else its validation MASE."""
+    """The LSTM's validation MASE averaged over the cross-validation folds when crossval runs (crossval.folds > 0),
+    else its validation MASE: neither reads a test span (crossval_lstm_mase_mean would: its last fold is today's
+    test span)."""
     params = yaml.safe_load(params_path.read_text()) or {}
     folds = (params.get("crossval") or {}).get("folds", 0)
     ran = CROSSVAL in declared_metrics(dvc_yaml) and isinstance(folds, int) and folds > 0
-    return "crossval_lstm_mase_mean" if ran else "val_lstm_mase"
+    return "crossval_lstm_val_mase_mean" if ran else "val_lstm_mase"
 
 
 def objective_value(metrics: Mapping[str, float], name: str, experiment: str) -> float:

@@ -57,11 +57,24 @@ def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: Normal
 
 def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
                train: TrainParams, evaluate: EvaluateParams, device: torch.device,
-               freq: str | None = None) -> dict[str, float]:
+               freq: str | None = None) -> tuple[dict[str, float], float]:
     """The fold's test-span scores, keyed like evaluate's without the ``test_`` prefix (``lstm_rmse``,
-    ``lstm_vs_linear_dm_p``, ...). ``series`` holds the fold's values only: nothing after its test span."""
+    ``lstm_vs_linear_dm_p``, ...), and the LSTM's MASE on the fold's validation span. ``series`` holds the
+    fold's values only: nothing after its test span."""
     results = score_split(series, splits, normalize, window, train, evaluate, device, freq)
-    return {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
+    test = {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
+    return test, results["val_lstm_mase"]
+
+
+def summarise_validation(val_mase: list[float]) -> dict[str, float]:
+    """The LSTM's validation MASE per fold and its mean and sd over folds: a cross-validated score that reads
+    no test span (today's fold validates on today's validation span), for choosing params."""
+    values = np.array(val_mase)
+    out = {f"fold{k}_lstm_val_mase": float(v) for k, v in enumerate(values, start=1)}
+    if len(values):
+        out["crossval_lstm_val_mase_mean"] = float(values.mean())
+        out["crossval_lstm_val_mase_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return out
 
 
 def summarise(folds: list[dict[str, float]], models: list[str]) -> dict[str, float]:

@@ -15,7 +15,7 @@ import torch
 from lstm_forecast.artifacts import SeriesInfo
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.folds import score_fold, summarise
+from lstm_forecast.folds import score_fold, summarise, summarise_validation
 from lstm_forecast.network import resolve_device
 from lstm_forecast.params import load_section, require
 from lstm_forecast.settings.evaluate import EvaluateParams
@@ -49,7 +49,7 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: 
     series, freq = read_parquet(series_path), SeriesInfo.read(info_path).freq
     with param_errors("crossval", hint="lower crossval.folds, or give the series more rows"):
         plans = fold_splits(len(series), (normalize.train, normalize.val, normalize.test), params.folds)
-    scores = []
+    scores, val_mase = [], []
     for k, (length, splits) in enumerate(plans, start=1):
         started = time.perf_counter()
         with param_errors("window", {"window": "evaluate.interval_window", "season": "evaluate.season",
@@ -58,15 +58,17 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: 
                                      "stride": "evaluate.stride"},
                           hint=f"in crossval fold {k} of {params.folds} (training span {splits['train'][1]})"):
             try:
-                scores.append(score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device,
-                                         freq))
+                test, val = score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device,
+                                       freq)
+                scores.append(test)
+                val_mase.append(val)
             except Diverged as err:
                 raise UserError(f"crossval fold {k} of {params.folds}: {err}; lower train.lr (now {train.lr:g})"
                                 ) from None
         log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f), %.1f s", k, params.folds,
                  splits["test"], scores[-1]["lstm_mase"], scores[-1]["persistence_mase"], time.perf_counter() - started)
     models = sorted({key.removesuffix("_mase") for key in scores[0] if key.endswith("_mase")}) if scores else []
-    write_json(metrics_out, {"folds": params.folds, **summarise(scores, models)})
+    write_json(metrics_out, {"folds": params.folds, **summarise(scores, models), **summarise_validation(val_mase)})
     table = pd.DataFrame({"fold": range(1, len(scores) + 1)} | {m: [s[f"{m}_mase"] for s in scores] for m in models})
     write_csv(folds_out, table)
     if scores:

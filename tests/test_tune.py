@@ -247,7 +247,7 @@ def test_a_bad_storage_is_one_line(project, capsys):
 
 
 def test_default_objective_follows_crossval_folds(project):
-    assert objective.default_objective() == "crossval_lstm_mase_mean"  # SMALL_PARAMS: 3 folds
+    assert objective.default_objective() == "crossval_lstm_val_mase_mean"  # SMALL_PARAMS: 3 folds
     write_params(project / "params.yaml", {**SMALL_PARAMS, "crossval": {"folds": 0}})
     assert objective.default_objective() == "val_lstm_mase"
 
@@ -381,10 +381,10 @@ def test_make_tune_runs_trials_as_experiments_and_resumes(repo, dvc_env):
         data = exps[f"trial-{trial.number}"]
         train = data["params"]["params.yaml"]["data"]["train"]
         assert {"train.lr": train["lr"], "train.hidden_size": train["hidden_size"]} == trial.params
-        assert trial.value == data["metrics"]["metrics/crossval.json"]["data"]["crossval_lstm_mase_mean"]
+        assert trial.value == data["metrics"]["metrics/crossval.json"]["data"]["crossval_lstm_val_mase_mean"]
     best = min(study.trials, key=lambda t: t.value)
     assert proc.stdout.endswith(f"apply it: dvc exp apply trial-{best.number}\n")
-    assert proc.stdout.startswith(f"best of 2 completed trials: trial {best.number}, crossval_lstm_mase_mean = "
+    assert proc.stdout.startswith(f"best of 2 completed trials: trial {best.number}, crossval_lstm_val_mase_mean = "
                                   f"{best.value:.6g}\n  train.lr: {best.params['train.lr']!r}\n")
     assert sh(repo, dvc_env, "git", "status", "--porcelain").stdout == ""  # tune.db is ignored
     # Resumed with a space whose one proposal the window stage refuses: a pruned trial-2, and the same best.
