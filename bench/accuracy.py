@@ -1,0 +1,232 @@
+"""Accuracy over the twelve-series panel: every model's MASE per series, the LSTM's Diebold-Mariano p-value
+against the best baseline and its interval coverage, and a summary over series.
+
+    .venv/bin/python bench/accuracy.py                        # the whole panel, test scores (~15 min, 2 cores)
+    .venv/bin/python bench/accuracy.py --split val            # validation scores: the ones to choose defaults by
+    .venv/bin/python bench/accuracy.py --series a10 qcement -S train.epochs=3 --json /tmp/accuracy.json
+
+Each series goes through the real ingest stage (a subprocess) and then normalize, window, train and evaluate
+as the pipeline would run them (lstm_forecast.folds.score_split), with params.yaml's current sections, the
+panel's season per series, the -S overrides, and a stride that keeps each scored split to --max-origins.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lstm_forecast.errors import USER_ERROR_EXIT, UserError, param_errors  # noqa: E402
+from lstm_forecast.params import load_section, parse_section, read_params_file  # noqa: E402
+from lstm_forecast.settings.evaluate import EvaluateParams  # noqa: E402
+from lstm_forecast.settings.normalize import NormalizeParams  # noqa: E402
+from lstm_forecast.settings.train import TrainParams  # noqa: E402
+from lstm_forecast.settings.window import WindowParams  # noqa: E402
+from lstm_forecast.splits import split_bounds, window_origins  # noqa: E402
+from bench.panel_summary import summarise, summary_lines, table  # noqa: E402
+
+SECTIONS = {"normalize": NormalizeParams, "window": WindowParams, "train": TrainParams, "evaluate": EvaluateParams}
+# How score_split's ArgumentErrors name their params key (as crossval reports them).
+KEYS = {"window": "evaluate.interval_window", "season": "evaluate.season", "level": "evaluate.interval",
+        "lstm_kernel": "train.lstm_kernel", "method": "normalize.method", "baselines": "evaluate.baselines",
+        "stride": "evaluate.stride"}
+
+
+def stride_for(rows: int, normalize: NormalizeParams, window: WindowParams, stride: int, max_origins: int) -> int:
+    """``stride``, raised so that neither scored split has more than ``max_origins`` origins (0: no limit)."""
+    splits = split_bounds(rows, (normalize.train, normalize.val, normalize.test))
+    origins = window_origins(rows, splits, window.time_step, window.horizon)
+    longest = max(origins[s][1] - origins[s][0] for s in ("val", "test"))
+    return max(stride, -(-longest // max_origins) if max_origins else 1)
+
+
+def override(params, section: str, changes: dict):
+    """``params`` with ``changes`` (key: value), checked together as params.yaml's section is (unknown key,
+    type, range): normalize.train and normalize.val change at once."""
+    raw = {f.name: getattr(params, f.name) for f in dataclasses.fields(params)}
+    raw = {k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()}
+    return parse_section(type(params), section, raw | changes)
+
+
+def parse_overrides(texts: list[str]) -> dict[str, dict]:
+    """``section.key=value`` each (the value read as YAML) as {section: {key: value}}; a later one wins."""
+    out: dict[str, dict] = {section: {} for section in SECTIONS}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        section, dot, key = name.partition(".")
+        if not sep or not dot or section not in SECTIONS:
+            raise UserError(f"-S {text!r}: expected section.key=value with a section of {', '.join(SECTIONS)}")
+        out[section][key] = yaml.safe_load(value)
+    return out
+
+
+# ---- one series, in a worker process -----------------------------------------------------------------
+
+def ingest_settings(file: Path, frequency: str | None) -> tuple[dict, str]:
+    """The ingest section for a panel file, and why freq is 'none' where it is ('' otherwise)."""
+    from pandas.tseries.frequencies import to_offset
+
+    header = file.open(encoding="utf-8").readline().strip().split(",")
+    time_column = next((c for c in ("time", "step") if c in header), None)
+    why = ""
+    if frequency is not None:
+        try:
+            with warnings.catch_warnings():  # pandas warns about words it half-knows ('business') before refusing
+                warnings.simplefilter("ignore")
+                to_offset(frequency)
+        except ValueError:
+            why = f"panel.json's frequency {frequency!r} is no calendar: rows taken as consecutive steps"
+    return {"path": str(file), "sheet": None, "column": "value", "time_column": time_column,
+            "freq": "none" if why else "auto"}, why
+
+
+def ingest(file: Path, settings: dict, work: Path):
+    """The series as the ingest stage reads it, with params.yaml's ingest section but for ``settings``."""
+    from lstm_forecast.files import read_parquet
+
+    section = (read_params_file(ROOT / "params.yaml").get("ingest") or {}) | settings
+    (work / "params.yaml").write_text(yaml.safe_dump({"ingest": section}))
+    proc = subprocess.run([sys.executable, "-m", "pipeline.ingest", "--params", "params.yaml",
+                           "--out", "data/series.parquet", "--info", "data/series.json"],
+                          cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    if proc.returncode == USER_ERROR_EXIT:
+        raise UserError(proc.stderr.strip().splitlines()[-1].removeprefix("error: "))
+    if proc.returncode != 0:
+        raise RuntimeError(f"ingest of {file} failed (exit {proc.returncode}):\n{proc.stderr}")
+    return read_parquet(work / "data" / "series.parquet")
+
+
+def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origins: int) -> dict:
+    """One series: its settings, every val_/test_ score, seconds, or the one-line reason it failed."""
+    import torch
+
+    from lstm_forecast.folds import score_split
+    from lstm_forecast.network import resolve_device
+    from lstm_forecast.training import Diverged
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    ingested, why = ingest_settings(panel / entry["file"], entry.get("frequency"))
+    out: dict = {"settings": {"ingest": ingested, "freq_none_because": why}}
+    try:
+        with tempfile.TemporaryDirectory() as work, contextlib.redirect_stderr(io.StringIO()) as err:
+            frame = ingest(panel / entry["file"], ingested, Path(work))
+            out["settings"]["rows"] = len(frame)
+            # The panel's season, unless -S evaluate.season says otherwise.
+            own = {"evaluate": {"season": entry.get("season", 1)}}
+            params = {s: override(p, s, own.get(s, {}) | overrides[s]) for s, p in base.items()}
+            with param_errors("window", KEYS):
+                stride = stride_for(len(frame), params["normalize"], params["window"], params["evaluate"].stride,
+                                    max_origins)
+                params["evaluate"] = override(params["evaluate"], "evaluate", {"stride": stride})
+                out["settings"] |= {s: dataclasses.asdict(p) for s, p in params.items()}
+                with param_errors("train"):
+                    device = resolve_device(params["train"].device)
+                splits = split_bounds(len(frame), (params["normalize"].train, params["normalize"].val,
+                                                   params["normalize"].test))
+                out["results"] = score_split(frame, splits, device=device, **params)
+    except Diverged as exc:
+        out["error"] = f"{exc}; lower train.lr"
+    except UserError as exc:
+        out["error"] = str(exc)
+    if err.getvalue():
+        out["stderr"] = err.getvalue()
+    out["seconds"] = time.perf_counter() - started
+    return out
+
+
+# ---- printing ----------------------------------------------------------------------------------------
+
+def settings_line(name: str, run: dict) -> str:
+    s = run["settings"]
+    freq = f"freq {s['ingest']['freq']}" + (f" ({s['freq_none_because']})" if s["freq_none_because"] else "")
+    line = f"{name:<13} " + (f"{s['rows']} rows, " if "rows" in s else "") + freq
+    if "evaluate" in s:
+        line += f", season {s['evaluate']['season']}, stride {s['evaluate']['stride']}"
+    if "results" in run:
+        line += f" ({run['results']['val_points']} val / {run['results']['test_points']} test origins)"
+    return line + f"; {run['seconds']:.1f} s" + (f"; error: {run['error']}" if "error" in run else "")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panel", type=Path, default=ROOT.parent / "shared" / "data" / "panel")
+    parser.add_argument("--series", nargs="+", help="these series of panel.json only")
+    parser.add_argument("--split", choices=("val", "test"), default="test", help="the scores to show")
+    parser.add_argument("-S", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a params.yaml key for every series (repeatable)")
+    parser.add_argument("--jobs", type=int, default=2, help="series run in parallel, one torch thread each")
+    parser.add_argument("--max-origins", type=int, default=300, help="most origins per scored split; 0: no limit")
+    parser.add_argument("--json", type=Path, help="write every series' settings and results here")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.max_origins < 0:
+        parser.error(f"--jobs {args.jobs} should be >= 1 and --max-origins {args.max_origins} >= 0")
+    if args.json and not args.json.parent.is_dir():
+        parser.error(f"--json {args.json}: no folder {args.json.parent}")
+    try:
+        panel = json.loads((args.panel / "panel.json").read_text())
+        unknown = sorted(set(args.series or ()) - set(panel))
+        if unknown:
+            raise UserError(f"--series: {', '.join(unknown)} not in {args.panel / 'panel.json'} "
+                            f"(it has {', '.join(panel)})")
+        missing = [panel[n]["file"] for n in panel if not (args.panel / panel[n]["file"]).is_file()]
+        if missing:
+            raise UserError(f"{args.panel / 'panel.json'} names files that are not there: {', '.join(missing)}")
+        base = {s: load_section(cls, s, ROOT / "params.yaml") for s, cls in SECTIONS.items()}
+        overrides = parse_overrides(args.overrides)
+        # Checked here once, so that a typo fails before any series runs.
+        checked = {s: override(p, s, overrides[s]) for s, p in base.items()}
+    except (UserError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    names = [n for n in panel if not args.series or n in args.series]
+    print(f"accuracy over {len(names)} series of {args.panel}, {args.split} scores, {args.jobs} job(s); "
+          f"params.yaml{''.join(' -S ' + o for o in args.overrides)}", flush=True)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # one core per job
+        os.environ.setdefault(var, "1")
+    started, runs = time.perf_counter(), {}
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_series, panel[n], args.panel, base, overrides, args.max_origins): n
+                   for n in sorted(names, key=lambda n: -panel[n].get("rows", 0))}  # longest first
+        try:
+            for future in as_completed(futures):
+                runs[futures[future]] = future.result()  # a bug raises here, with the worker's traceback
+                print(settings_line(futures[future], runs[futures[future]]), flush=True)
+        except BaseException:  # a bug or Ctrl-C: the series not started yet are not run
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    total = time.perf_counter() - started
+    runs = {n: runs[n] for n in names}
+    print()
+    print("\n".join(table(runs, args.split)))
+    print("persist: persistence, snaive: seasonal_naive, ets/arima/theta: auto_*; best: the best baseline; "
+          "DM p: LSTM vs best;\ncov: the LSTM's interval coverage; s: seconds\n")
+    done = {n: run["results"] for n, run in runs.items() if "results" in run}
+    interval = checked["evaluate"].interval
+    print("\n".join(summary_lines(summarise(done, args.split), len(runs) - len(done), interval)))
+    seconds = [run["seconds"] for run in runs.values()]
+    print(f"time: {sum(seconds) / len(seconds):.1f} s per series (mean), {total:.1f} s in total with {args.jobs} "
+          "job(s)")
+    if args.json:
+        record = {"split": args.split, "overrides": args.overrides, "max_origins": args.max_origins, "series": runs}
+        args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
