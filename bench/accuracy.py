@@ -1,7 +1,7 @@
 """Accuracy over the twelve-series panel: every model's MASE per series, the LSTM's Diebold-Mariano p-value
 against the best baseline and its interval coverage, and a summary over series.
 
-    .venv/bin/python bench/accuracy.py                        # the whole panel, test scores (~15 min, 2 cores)
+    .venv/bin/python bench/accuracy.py                        # the whole panel, test scores (~11 min, 2 cores)
     .venv/bin/python bench/accuracy.py --split val            # validation scores: the ones to choose defaults by
     .venv/bin/python bench/accuracy.py --series a10 qcement -S train.epochs=3 --json /tmp/accuracy.json
 
@@ -165,7 +165,8 @@ def settings_line(name: str, run: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--panel", type=Path, default=ROOT.parent / "shared" / "data" / "panel")
+    parser.add_argument("--panel", type=Path, default=ROOT.parent / "shared" / "data" / "panel",
+                        help="folder of panel.json and its files (default: ../shared/data/panel)")
     parser.add_argument("--series", nargs="+", help="these series of panel.json only")
     parser.add_argument("--split", choices=("val", "test"), default="test", help="the scores to show")
     parser.add_argument("-S", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
