@@ -1,5 +1,6 @@
-"""Accuracy over the twelve-series panel: every model's MASE per series, the LSTM's Diebold-Mariano p-value
-against the best baseline and its interval coverage, and a summary over series.
+"""Accuracy over the twelve-series panel: every model's MASE per series, and a summary over series.
+
+Per series also the LSTM's Diebold-Mariano p-value against the best baseline and its interval coverage.
 
     .venv/bin/python bench/accuracy.py                        # the whole panel, test scores (~11 min, 2 cores)
     .venv/bin/python bench/accuracy.py --split val            # validation scores: the ones to choose defaults by
