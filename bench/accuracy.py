@@ -1,7 +1,10 @@
 """Accuracy over the twelve-series panel: every model's MASE per series, and a summary over series.
 
+<<<<<<< HEAD
 Per series also the LSTM's Diebold-Mariano p-value against the best baseline and its interval coverage.
 
+=======
+>>>>>>> 1750120 (bench/accuracy.py: --panel's help; the docstring's estimate of a whole run)
     .venv/bin/python bench/accuracy.py                        # the whole panel, test scores (~11 min, 2 cores)
     .venv/bin/python bench/accuracy.py --split val            # validation scores: the ones to choose defaults by
     .venv/bin/python bench/accuracy.py --series a10 qcement -S train.epochs=3 --json /tmp/accuracy.json
@@ -48,10 +51,14 @@ KEYS = {"window": "evaluate.interval_window", "season": "evaluate.season", "leve
         "stride": "evaluate.stride"}
 
 
-def stride_for(rows: int, normalize: NormalizeParams, window: WindowParams, stride: int, max_origins: int) -> int:
-    """``stride``, raised so that neither scored split has more than ``max_origins`` origins (0: no limit)."""
+def stride_for(rows: int, normalize: NormalizeParams, window: WindowParams, evaluate: EvaluateParams,
+               max_origins: int) -> int:
+    """``evaluate.stride``, raised so that neither scored split has more than ``max_origins`` origins (0: no
+    limit)."""
+    stride = evaluate.stride
     splits = split_bounds(rows, (normalize.train, normalize.val, normalize.test))
-    origins = window_origins(rows, splits, window.time_step, window.horizon)
+    time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
+    origins = window_origins(rows, splits, time_step, window.horizon)
     longest = max(origins[s][1] - origins[s][0] for s in ("val", "test"))
     return max(stride, -(-longest // max_origins) if max_origins else 1)
 
@@ -98,6 +105,7 @@ def ingest_settings(file: Path, frequency: str | None) -> tuple[dict, str]:
 
 def ingest(file: Path, settings: dict, work: Path):
     """The series as the ingest stage reads it, with params.yaml's ingest section but for ``settings``."""
+    from lstm_forecast.artifacts import SeriesInfo
     from lstm_forecast.files import read_parquet
 
     section = (read_params_file(ROOT / "params.yaml").get("ingest") or {}) | settings
@@ -109,7 +117,7 @@ def ingest(file: Path, settings: dict, work: Path):
         raise UserError(proc.stderr.strip().splitlines()[-1].removeprefix("error: "))
     if proc.returncode != 0:
         raise RuntimeError(f"ingest of {file} failed (exit {proc.returncode}):\n{proc.stderr}")
-    return read_parquet(work / "data" / "series.parquet")
+    return read_parquet(work / "data" / "series.parquet"), SeriesInfo.read(work / "data" / "series.json").freq
 
 
 def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origins: int) -> dict:
@@ -126,13 +134,13 @@ def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origin
     out: dict = {"settings": {"ingest": ingested, "freq_none_because": why}}
     try:
         with tempfile.TemporaryDirectory() as work, contextlib.redirect_stderr(io.StringIO()) as err:
-            frame = ingest(panel / entry["file"], ingested, Path(work))
+            frame, freq = ingest(panel / entry["file"], ingested, Path(work))
             out["settings"]["rows"] = len(frame)
             # The panel's season, unless -S evaluate.season says otherwise.
             own = {"evaluate": {"season": entry.get("season", 1)}}
             params = {s: override(p, s, own.get(s, {}) | overrides[s]) for s, p in base.items()}
             with param_errors("window", KEYS):
-                stride = stride_for(len(frame), params["normalize"], params["window"], params["evaluate"].stride,
+                stride = stride_for(len(frame), params["normalize"], params["window"], params["evaluate"],
                                     max_origins)
                 params["evaluate"] = override(params["evaluate"], "evaluate", {"stride": stride})
                 out["settings"] |= {s: dataclasses.asdict(p) for s, p in params.items()}
@@ -140,7 +148,7 @@ def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origin
                     device = resolve_device(params["train"].device)
                 splits = split_bounds(len(frame), (params["normalize"].train, params["normalize"].val,
                                                    params["normalize"].test))
-                out["results"] = score_split(frame, splits, device=device, **params)
+                out["results"] = score_split(frame, splits, device=device, freq=freq, **params)
     except Diverged as exc:
         out["error"] = f"{exc}; lower train.lr"
     except UserError as exc:

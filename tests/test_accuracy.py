@@ -115,11 +115,14 @@ def test_table_rows():
 
 def test_stride_keeps_each_scored_split_to_the_most_origins():
     # 27,716 rows: test 23,558 to 27,716 = 4,158 origins; 4,158 / 300 = 13.9.
-    normalize, window = NormalizeParams(), WindowParams()
-    assert accuracy.stride_for(27716, normalize, window, 1, 300) == 14
-    assert accuracy.stride_for(27716, normalize, window, 20, 300) == 20  # a larger stride asked for stays
-    assert accuracy.stride_for(27716, normalize, window, 1, 0) == 1  # no limit
-    assert accuracy.stride_for(204, normalize, window, 1, 300) == 1
+    normalize, window = NormalizeParams(), WindowParams(time_step=96)
+    one, twenty = EvaluateParams(stride=1), EvaluateParams(stride=20)
+    assert accuracy.stride_for(27716, normalize, window, one, 300) == 14
+    assert accuracy.stride_for(27716, normalize, window, twenty, 300) == 20  # a larger stride asked for stays
+    assert accuracy.stride_for(27716, normalize, window, one, 0) == 1  # no limit
+    assert accuracy.stride_for(204, normalize, window, one, 300) == 1
+    # time_step: auto is resolved first: validation starts its origins at the end of training either way.
+    assert accuracy.stride_for(27716, normalize, WindowParams(time_step="auto"), one, 300) == 14
 
 
 def test_overrides_are_checked_as_params_yaml_is():
