@@ -21,6 +21,9 @@ class ModelConfig:
     output_size: int = 1
     # c: lstm_cpu.c's kernel where it applies (CPU, hidden <= 16, no dropout); torch: torch's LSTM always.
     lstm_kernel: str = "c"
+    # Lags of a linear autoregression on the value input added to the output at every step (a highway, as in
+    # LSTNet); 0: none, the reference model.
+    highway: int = 0
 
     def __post_init__(self) -> None:
         if self.lstm_kernel not in ("c", "torch"):
@@ -58,6 +61,19 @@ class LSTMForecaster(nn.Module):
         self.project = nn.Linear(config.input_size, config.hidden_size)
         self.lstm = build_lstm(config.hidden_size, config.hidden_size, config.num_layers, config.dropout)
         self.head = nn.Linear(config.hidden_size, config.output_size)
+        if config.highway:
+            self.highway = nn.Conv1d(1, config.output_size, config.highway)
+
+    def _add_highway(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """y (T, B, out) plus the autoregression on the last ``highway`` values of x[..., 0] up to each step
+        (zeros before the window's first)."""
+        if not self.config.highway:
+            return y
+        padded = nn.functional.pad(x[..., 0], (0, 0, self.config.highway - 1, 0))  # (highway - 1 + T, B)
+        lags = padded.unfold(0, self.config.highway, 1)  # (T, B, highway): a view, lag order oldest first
+        # What Conv1d computes, as one matrix product: faster on the CPU for one input channel.
+        weight = self.highway.weight[:, 0, :]  # (out, highway)
+        return y + lags @ weight.T + self.highway.bias
 
     def uses_c_kernel(self, x: torch.Tensor) -> bool:
         """Whether the LSTM runs on lstm_cpu.c's kernel for inputs like ``x``, rather than torch's."""
@@ -92,7 +108,7 @@ class LSTMForecaster(nn.Module):
         z = self.project(x)
         lstm = self.lstm
         if self.uses_c_kernel(z):
-            return self.head(lstm_cpu.stacked_lstm(z, lstm._flat_weights, lstm.num_layers))
+            return self._add_highway(x, self.head(lstm_cpu.stacked_lstm(z, lstm._flat_weights, lstm.num_layers)))
         # Two zero states, not one tensor twice: oneDNN's backward copies the cell state when they share storage.
         h0 = z.new_zeros(lstm.num_layers, z.shape[1], lstm.hidden_size)
         c0 = torch.zeros_like(h0)
@@ -101,7 +117,7 @@ class LSTMForecaster(nn.Module):
         # .to() and reassignment (torch is pinned; a test compares this path with nn.LSTM.forward).
         h, _, _ = torch.lstm(z, (h0, c0), lstm._flat_weights, True, lstm.num_layers, lstm.dropout,
                              self.training, False, False)
-        return self.head(h)
+        return self._add_highway(x, self.head(h))
 
 
 class Ensemble(nn.Module):

@@ -53,6 +53,8 @@ class FitSettings:
     lstm_kernel: Literal["c", "torch"] = "c"
     # Members trained from seeds seed, seed + 1, ...; the model forecasts with their median.
     ensemble: int = 1
+    # A linear autoregression on the window's values added to the output (ModelConfig.highway).
+    highway: bool = False
 
 
 @dataclass
@@ -118,11 +120,13 @@ class TrainResult:
 
 
 def build_model(settings: FitSettings, outputs: int, device: torch.device, seed: int | None = None,
-                inputs: int = 1) -> LSTMForecaster:
-    """The network, seeded by ``seed`` (default ``settings.seed``), on ``device``."""
+                inputs: int = 1, time_step: int = 1) -> LSTMForecaster:
+    """The network, seeded by ``seed`` (default ``settings.seed``), on ``device``; with ``settings.highway``
+    its autoregression reads ``time_step`` lags."""
     torch.manual_seed(settings.seed if seed is None else seed)
     config = ModelConfig(settings.hidden_size, settings.num_layers, settings.dropout, input_size=inputs,
-                         output_size=outputs, lstm_kernel=settings.lstm_kernel)
+                         output_size=outputs, lstm_kernel=settings.lstm_kernel,
+                         highway=time_step if settings.highway else 0)
     return LSTMForecaster(config).to(device)
 
 
@@ -174,7 +178,7 @@ def fit(train: Windows, val: Windows, settings: FitSettings, device: torch.devic
     with StopAfterBatch() as stop:
         for k in range(settings.ensemble):
             model = build_model(settings, val.horizon if settings.strategy == "direct" else 1, device,
-                                settings.seed + k, train.input_size)
+                                settings.seed + k, train.input_size, train.time_step)
             if k == 0:
                 announce(model.prepare_kernels(device))
             results.append(fit_member(model, train, val, settings, settings.seed + k, stop))

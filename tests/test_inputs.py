@@ -143,3 +143,24 @@ def test_calendar_auto_follows_the_frequency():
     assert {freq: calendar_for(freq) for freq in cases} == cases
     assert WindowParams(calendar="auto").calendar_inputs("MS") == ("month",)
     assert WindowParams(calendar=("hour",)).calendar_inputs("MS") == ("hour",)
+
+
+def test_the_highway_is_a_causal_linear_autoregression_on_the_values():
+    import torch.nn.functional as F
+
+    model = LSTMForecaster(ModelConfig(hidden_size=4, input_size=3, output_size=2, highway=5, lstm_kernel="torch"))
+    plain = LSTMForecaster(ModelConfig(hidden_size=4, input_size=3, output_size=2, lstm_kernel="torch"))
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("highway")})
+    x = torch.randn(9, 3, 3)
+    # Conv1d over the value channel, padded on the left: step s reads values s - 4 .. s, never a later one.
+    conv = model.highway(F.pad(x[..., 0].T.unsqueeze(1), (4, 0))).permute(2, 0, 1)
+    assert torch.allclose(model.forward_time_major(x), plain.forward_time_major(x) + conv, atol=1e-6)
+    later = x.clone()
+    later[6:] += 1.0
+    assert torch.equal(model.forward_time_major(later)[:6], model.forward_time_major(x)[:6])
+    # Without a highway the model is the reference one, parameter for parameter.
+    torch.manual_seed(0)
+    a = LSTMForecaster(ModelConfig())
+    torch.manual_seed(0)
+    b = LSTMForecaster(ModelConfig(highway=0))
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
