@@ -27,10 +27,10 @@ CROSSVAL = "metrics/crossval.json"
 SORT_VALIDATION = "val_lstm_rmse"
 SORT_CROSSVAL = "crossval_lstm_mase_mean"
 # Columns never worth a reviewer's width: timestamps, queue state, dependency and output hashes, and the
-# metrics not kept below (validation scores, training losses, per-fold scores). `--keep` wins over this
+# metrics not kept below (validation scores, training losses, per-fold scores, ensemble members). `--keep` wins over this
 # and --only-changed.
 DROP = (r"Created|State|Executor|step|data/|metrics/|models/|pipeline/|lstm_forecast/|series|val_|train_loss"
-        r"|best_|mase_scale|test_|crossval_|fold\d")
+        r"|best_|mase_scale|test_|crossval_|fold\d|member\d|ensemble_")
 
 
 def kept_metrics(metrics: str = "rmse|mase") -> str:

@@ -4,8 +4,8 @@ The last word of the name, after any horizon suffix `_h<k>`, gives the direction
 - lower: errors and losses (rmse, mae, smape, mase, loss) and the prediction interval's width;
 - higher: skill (1 - MASE / persistence's MASE);
 - nominal: coverage, better the nearer it is to the interval's nominal level (evaluate.interval);
-- info: counts, scales, p-values and spreads (points, scale, epoch, step, folds, p, sd): printed, never a
-  verdict.
+- info: counts, scales, p-values and spreads (points, scale, epoch, step, folds, p, sd, spread): printed,
+  never a verdict.
 A mean over cross-validation folds (`..._mean`) goes the way of the metric it averages.
 Any other word has no direction, and the gate stops with an error naming the metric: a new metric nobody
 classified could otherwise worsen unnoticed. Add its word to WORDS.
@@ -21,7 +21,7 @@ WORDS = {
     **dict.fromkeys(("rmse", "mae", "smape", "mase", "loss", "width"), LOWER),
     "skill": HIGHER,
     "coverage": NOMINAL,
-    **dict.fromkeys(("points", "scale", "epoch", "step", "folds", "p", "sd"), INFO),
+    **dict.fromkeys(("points", "scale", "epoch", "step", "folds", "p", "sd", "spread"), INFO),
 }
 HORIZON = re.compile(r"_h\d+$")
 DEFAULT_INTERVAL = 0.9  # evaluate.interval's default, for a revision whose params.yaml has none

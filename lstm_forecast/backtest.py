@@ -56,7 +56,7 @@ def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: Wind
     """Per scored split: origins, actual values and every model's forecasts, (n, H), in original units,
     and each origin's recent volatility (for the interval). ``z`` is the scaled modelled series, ``features``
     its calendar inputs (lstm_forecast.windows.series_tensors)."""
-    time_step, horizon = index.time_step, index.horizon
+    horizon = index.horizon
     first = min(index.origins[s][0] for s in SCORED_SPLITS)
     if evaluate.season > first:
         raise ArgumentError("season", evaluate.season, f"reaches before the start of the series: the first scored "

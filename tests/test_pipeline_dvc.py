@@ -15,8 +15,9 @@ def test_nothing_to_do_after_a_run(repo, dvc_env):
     "key, value, expected",
     [
         ("plot.dpi", 40, ["plot"]),
-        # season changes only the baselines' metrics, not the predictions plot reads: plot stays put.
-        ("evaluate.season", 12, ["evaluate", "crossval"]),
+        # season changes only the baselines' metrics, not the predictions plot reads: plot stays put. The window
+        # stage reads it for time_step: auto, and writes the same index for a fixed time_step.
+        ("evaluate.season", 12, ["window", "evaluate", "crossval"]),
         ("crossval.folds", 2, ["crossval"]),
         ("train.lr", 0.02, ["train", "evaluate", "crossval", "plot"]),
         ("window.time_step", 10, ["window", "train", "evaluate", "crossval", "plot"]),
@@ -72,3 +73,25 @@ def test_experiments_metrics_and_plots_work(repo, dvc_env):
     sh(repo, env, "dvc", "plots", "diff", "HEAD", "faster", "-o", "plots_html")
     html = (repo / "plots_html" / "index.html").read_text()
     assert "Forecast vs actual" in html and "Loss curves" in html
+
+
+def test_the_panel_chosen_auto_params_run_through_dvc(repo, dvc_env):
+    for key, value in (("normalize.difference", "auto"), ("window.time_step", "auto"), ("window.calendar", "auto"),
+                       ("train.ensemble", 2), ("train.highway", True)):
+        set_param(repo, key, value)
+    proc = sh(repo, dvc_env, "dvc", "repro")
+    log = proc.stdout + proc.stderr
+    # A noisy sine is stationary; 144 training values and season 24: three seasons capped at a third, 48.
+    assert "normalize: difference: auto chose levels: KPSS statistic" in log
+    assert "window: time_step auto: 48 (three seasons of 24, within [16, 192] and a third of the 144 training" in log
+    assert "window: calendar auto: ['month'] for frequency MS" in log
+    assert "train: ensemble of 2 (seeds 1..2, median forecast)" in log
+    index = json.loads((repo / "data" / "windows.json").read_text())
+    assert (index["time_step"], index["calendar"], index["scale_windows"]) == (48, ["month"], False)
+    summary = json.loads((repo / "metrics" / "train" / "metrics.json").read_text())
+    assert {"ensemble_spread", "member1_best_epoch", "member2_best_epoch"} <= set(summary)
+    assert repro(repo, dvc_env) == []
+    # The season moves the input length, so every stage from window on reruns.
+    set_param(repo, "evaluate.season", 12)
+    assert repro(repo, dvc_env) == ["window", "train", "evaluate", "crossval", "plot"]
+    assert json.loads((repo / "data" / "windows.json").read_text())["time_step"] == 36
