@@ -123,3 +123,15 @@ def test_a_constant_test_span_scores_without_dividing_by_zero(repo, dvc_env):
     results = json.loads((repo / "metrics" / "evaluate.json").read_text())
     assert "test_lstm_skill" not in results and results["test_persistence_mase"] == 0.0
     assert results["test_lstm_mase"] > 0 and 0 <= results["test_lstm_coverage"] <= 1
+
+
+def test_calendar_inputs_on_a_series_without_dates_are_one_line(repo, dvc_env):
+    write_series(repo, sine_series().drop(columns="date"))
+    set_param(repo, "window.calendar", "auto")  # auto: none for rows without dates
+    assert ran(repo, dvc_env) == list(STAGES)
+    assert json.loads((repo / "data" / "windows.json").read_text())["calendar"] == []
+    commit(repo, dvc_env, "a series without dates")
+    set_param(repo, "window.calendar", ["month"])
+    assert failed_repro(repo, dvc_env) == (
+        "error: window.calendar=['month'] needs a time column of dates; data/series.json has no time column; "
+        "set window.calendar: [] or ingest.time_column")
