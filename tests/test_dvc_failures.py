@@ -47,7 +47,9 @@ def test_a_user_error_in_evaluate_keeps_the_results(repo, dvc_env):
     assert stage_errors(proc) == [SEASON_ERROR]
     assert "Traceback" not in proc.stderr
     assert proc.stderr.rstrip().endswith("exited with 2")
-    assert_kept(repo, dvc_env, before, "evaluate")
+    # The window stage reads evaluate.season too (for time_step: auto): it ran, wrote the same index, and
+    # dvc.lock records its new param; evaluate's outputs are the last good ones.
+    assert_kept(repo, dvc_env, before, "evaluate", status=" M dvc.lock\n")
 
 
 def test_a_user_error_in_train_keeps_the_model_and_curves(repo, dvc_env):
@@ -114,5 +116,6 @@ def test_a_failed_experiment_keeps_the_workspace_results(repo, dvc_env):
     before = output_hashes(repo)
     proc = failing_repro(repo, dvc_env, "exp", "run", "-S", "evaluate.season=5000")
     assert stage_errors(proc) == [SEASON_ERROR]
-    # `exp run -S` writes the value into params.yaml and leaves it there; nothing else changes.
-    assert_kept(repo, dvc_env, before, "evaluate", status=" M params.yaml\n")
+    # `exp run -S` writes the value into params.yaml and leaves it there; the window stage, which reads the
+    # season too, ran and wrote the same index, so dvc.lock records its param; nothing else changes.
+    assert_kept(repo, dvc_env, before, "evaluate", status=" M dvc.lock\n M params.yaml\n")
