@@ -1,6 +1,7 @@
 """The committed results meet the promises made for them. (`make check-committed` proves that the committed
 numbers are what the committed code, params and data produce; these tests say what those numbers must be.)"""
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -8,6 +9,7 @@ import pytest
 import yaml
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.linear_model import Ridge
+from statsmodels.tsa.stattools import kpss
 
 from tests.helpers import ROOT
 
@@ -34,9 +36,16 @@ def test_every_test_month_is_an_origin():
 def linear_forecasts(t: np.ndarray) -> np.ndarray:
     """The ridge autoregression on the z-scored series, fitted on the training windows (targets before the
     first validation origin), forecasting ``SERIES[t]`` from the ``time_step`` values before it."""
-    time_step, alpha = PARAMS["window"]["time_step"], PARAMS["evaluate"]["ridge_alpha"]
-    assert PARAMS["normalize"]["method"] == "zscore" and not PARAMS["normalize"]["difference"]
+    alpha = PARAMS["evaluate"]["ridge_alpha"]
     train_end = PREDICTIONS.loc[PREDICTIONS["split"] == "val", "origin"].min()
+    time_step, difference = PARAMS["window"]["time_step"], PARAMS["normalize"]["difference"]
+    if time_step == "auto":  # the documented rule: three seasons within [16, 192], a third of training at most
+        time_step = min(max(3 * PARAMS["evaluate"]["season"], 16), 192, train_end // 3)
+    if difference == "auto":  # KPSS on the training span, ndiffs' bandwidth, at 5%
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            difference = kpss(SERIES[:train_end], "c", nlags=int(3 * np.sqrt(train_end) / 13))[1] < 0.05
+    assert PARAMS["normalize"]["method"] == "zscore" and not difference
     mean, std = SERIES[:train_end].mean(), SERIES[:train_end].std()
     z = (SERIES - mean) / std
     rows = sliding_window_view(z, time_step + 1)[: train_end - time_step]  # targets z[time_step : train_end]
