@@ -57,7 +57,10 @@ class Windows:
     def statistics(self, positions: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Each window's centre and spread, (B, 1) each: its last input and the (population) standard
         deviation of its inputs, at least MIN_WINDOW_SPREAD; 0 and 1 without ``scale_windows``."""
-        inputs = self._gather(positions)[:, : self.time_step]
+        return self._statistics(self._gather(positions))
+
+    def _statistics(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs = rows[:, : self.time_step]
         if not self.scale_windows:
             return inputs.new_zeros(len(inputs), 1), inputs.new_ones(len(inputs), 1)
         spread = inputs.std(dim=1, correction=0, keepdim=True).clamp_min(MIN_WINDOW_SPREAD)
@@ -89,7 +92,7 @@ class Windows:
         rows = self._gather(positions)
         if not self.scale_windows:
             return rows
-        centre, spread = self.statistics(positions)
+        centre, spread = self._statistics(rows)  # from the rows already gathered
         return (rows - centre) / spread
 
     def _with_features(self, values: torch.Tensor, positions: torch.Tensor | None) -> torch.Tensor:

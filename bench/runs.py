@@ -1,0 +1,93 @@
+"""Whole-stage runs for bench/speed.py: the wall time of a default `dvc repro` in a scratch repository, and the
+peak memory of the window and train stages, each in its own process."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+# The reference config's input length: bench/speed.py times its epochs with it too.
+TIME_STEP = 96
+
+
+def time_repro() -> tuple[float, float, float]:
+    """Wall times of a full default `dvc repro`, then a no-op one, then one after a plot param changed,
+    in a scratch git repository holding this project's files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        for name in ("pipeline", "lstm_forecast", "data", "dvc.yaml", "params.yaml"):
+            src = ROOT / name
+            if src.is_dir():
+                shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.parquet", "*.json"))
+            else:
+                shutil.copy(src, repo / name)
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               "DVC_NO_ANALYTICS": "1"}
+        for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"]):
+            subprocess.run(cmd, cwd=repo, env=env, check=True)
+        walls = []
+        for change in (None, None, ("dpi", "100", "90")):
+            if change:
+                params = repo / "params.yaml"
+                before = params.read_text()
+                after = before.replace(f"  {change[0]}: {change[1]}", f"  {change[0]}: {change[2]}")
+                if after == before:
+                    raise RuntimeError(f"params.yaml has no '{change[0]}: {change[1]}' to change for the plot-only run")
+                params.write_text(after)
+            started = time.perf_counter()
+            subprocess.run(["dvc", "repro", "--no-run-cache"], cwd=repo, env=env, check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+        return walls[0], walls[1], walls[2]
+
+
+def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
+    """Peak resident memory (MiB) of the window and train stages, each its own process, on a synthetic
+    series of ``points`` values: one epoch of ``steps`` batches, validation over every window."""
+
+    from lstm_forecast.artifacts import SeriesInfo
+    from lstm_forecast.files import write_json, write_parquet
+    from lstm_forecast.splits import normalize_series
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t = np.arange(points, dtype=np.float64)
+        values = 80 + 60 * np.sin(2 * np.pi * t / 132) + np.random.default_rng(0).normal(0, 10, points)
+        scaled, norm = normalize_series(pd.DataFrame({"value": values}), (0.7, 0.15, 0.15), "zscore", False)
+        with contextlib.chdir(work):  # outputs are written only inside the folder they belong to
+            write_parquet("data/scaled.parquet", scaled)
+            write_json("data/normalize.json", norm.to_json())
+            write_json("data/series.json", SeriesInfo("value", None, None, None, points).to_json())
+        (work / "params.yaml").write_text(
+            f"window: {{time_step: {TIME_STEP}}}\ntrain: {{epochs: 1, steps_per_epoch: {steps}}}\n")
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        peaks = []
+        for stage, *argv in (["window", "--stats", "data/normalize.json", "--info", "data/series.json",
+                              "--out", "data/windows.json"],
+                             ["train", "--scaled", "data/scaled.parquet", "--windows", "data/windows.json",
+                              "--model", "models/model.pt", "--live", "metrics/train"]):
+            code = (
+                "import runpy, sys\n"
+                f"sys.argv = {[stage, *argv]!r}\n"
+                "try:\n"
+                f"    runpy.run_module('pipeline.{stage}', run_name='__main__', alter_sys=True)\n"
+                "except SystemExit as done:\n"
+                "    assert not done.code, done.code\n"
+                # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+                "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
+            )
+            proc = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{stage} failed:\n{proc.stderr}")
+            out = proc.stdout
+            peaks.append(int(out.split()[-1]) / 1024)  # kB
+        return peaks[0], peaks[1]
