@@ -153,7 +153,20 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> p
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: file not found (run the upstream stage first: dvc repro)")
-    return pd.read_parquet(p, engine="pyarrow", columns=columns)
+    return parquet_frame(p, columns)
+
+
+def parquet_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file on this thread, as pandas' reader does but without its dataset scan.
+
+    pandas reads through pyarrow's dataset scanner, whose worker threads can still be winding down
+    when a short-lived stage exits; the process then aborts in C++ ("terminate called without an
+    active exception", exit 134) after its work is done (apache/arrow#39862). Reading the one file
+    directly with threads off gives the same frame and starts no scan."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as file:
+        return file.read(columns=columns, use_threads=False).to_pandas(use_threads=False)
 
 
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.files import parquet_frame
 
 FORMATS = (".xlsx", ".csv", ".parquet")
 SEPARATORS = (",", ";", "\t", "|")
@@ -44,7 +45,7 @@ def read_table(path: str, sheet: str | None, header_row: int = 1, sep: str | Non
             return _read_workbook(p, sheet, header_row)
         if suffix == ".csv":
             return _read_csv(p, header_row, sep)
-        return Table(pd.read_parquet(p, engine="pyarrow"))
+        return Table(parquet_frame(p))
     except ArgumentError:
         raise  # already says what is wrong with the file; a ValueError, so caught before the next line
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as err:
