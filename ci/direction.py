@@ -3,7 +3,8 @@
 The last word of the name, after any horizon suffix `_h<k>`, gives the direction:
 - lower: errors and losses (rmse, mae, smape, mase, loss) and the prediction interval's width;
 - higher: skill (1 - MASE / persistence's MASE);
-- nominal: coverage, better the nearer it is to the interval's nominal level (evaluate.interval);
+- nominal: coverage, better the nearer it is to the interval's nominal level (evaluate.interval), or to the level
+  the name carries (`band80_coverage`: 0.8, the forecast stage's bands);
 - info: counts, scales, p-values and spreads (points, scale, epoch, step, folds, p, sd, spread): printed,
   never a verdict.
 A mean over cross-validation folds (`..._mean`) goes the way of the metric it averages.
@@ -24,6 +25,7 @@ WORDS = {
     **dict.fromkeys(("points", "scale", "epoch", "step", "folds", "p", "sd", "spread"), INFO),
 }
 HORIZON = re.compile(r"_h\d+$")
+BAND = re.compile(r"band(\d+(?:\.\d+)?)_coverage")
 DEFAULT_INTERVAL = 0.9  # evaluate.interval's default, for a revision whose params.yaml has none
 
 
@@ -36,6 +38,12 @@ def direction(name: str) -> str:
             f"{', '.join(sorted(WORDS))}): add it to ci/direction.py"
         )
     return WORDS[word]
+
+
+def nominal_for(name: str, nominal: tuple[float, float]) -> tuple[float, float]:
+    """The nominal levels ``name`` is judged against: its own for a forecast band's coverage, else ``nominal``."""
+    band = BAND.search(name)
+    return nominal if band is None else (float(band[1]) / 100,) * 2
 
 
 def worsening(rule: str, old: float, new: float, nominal: tuple[float, float]) -> float:

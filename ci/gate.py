@@ -27,7 +27,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ci.direction import DEFAULT_INTERVAL, EQUAL, LOWER, NOMINAL, describe, direction, judge
+from ci.direction import DEFAULT_INTERVAL, EQUAL, LOWER, NOMINAL, describe, direction, judge, nominal_for
 from ci.predictions import PREDICTIONS, NotComparable, compare_revisions, judging_loss
 from ci.shell import command_main, fail, run
 from lstm_forecast.scoring import ALPHA
@@ -87,7 +87,8 @@ def checks_for(
     rules = {key: EQUAL if both_ways else direction(key[1]) for key in pairs}
     nominal = nominal_levels(base) if NOMINAL in rules.values() else (DEFAULT_INTERVAL, DEFAULT_INTERVAL)
     checks = [
-        Check(path, name, old, new, rules[path, name], judge(rules[path, name], old, new, tolerance, nominal))
+        Check(path, name, old, new, rules[path, name], judge(rules[path, name], old, new, tolerance,
+                                                                nominal_for(name, nominal)))
         for (path, name), (old, new) in sorted(pairs.items())
     ]
     return checks, nominal
@@ -130,7 +131,7 @@ def table(checks: list[Check], tolerance: float, both_ways: bool, nominal: tuple
         verdict = "by DM" if c.by_dm else "-" if c.passed is None else "ok" if c.passed else "FAIL"
         lines.append(
             f"| {c.path}:{c.name} | {format_value(c.old)} | {format_value(c.new)} | {change}{rel} |{p} "
-            f"{describe(c.rule, nominal)} | {verdict} |"
+            f"{describe(c.rule, nominal_for(c.name, nominal))} | {verdict} |"
         )
     return "\n".join(lines) + "\n"
 

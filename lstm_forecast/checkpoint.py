@@ -17,21 +17,30 @@ from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
 RETRAIN = "retrain it (dvc repro --force -s train)"
 
 
-def save_checkpoint(path: str | os.PathLike, model: Ensemble | LSTMForecaster, meta: CheckpointMeta) -> None:
+def save_checkpoint(path: str | os.PathLike, model: Ensemble | LSTMForecaster, meta: CheckpointMeta,
+                    forecaster: dict[str, Any] | None = None) -> None:
     """Save the state dict with the config that rebuilds it (plain types only, so weights_only loading works).
-    A single network is saved as an ensemble of one."""
+    A single network is saved as an ensemble of one. ``forecaster``: what the forecast stage adds for
+    ``pipeline.predict`` (the scaler, the calendar, the bands), plain types too."""
     if isinstance(model, LSTMForecaster):
         model = Ensemble([model])
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     # Through a file object: given a path, torch.save records that path's name inside the zip archive, and
     # the random temporary name would make every checkpoint's bytes differ.
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        torch.save({"config": asdict(model.config), "members": len(model.members), "state_dict": state,
-                    "meta": meta.to_json()}, f)
+        ckpt = {"config": asdict(model.config), "members": len(model.members), "state_dict": state,
+                "meta": meta.to_json()}
+        torch.save(ckpt if forecaster is None else ckpt | {"forecaster": forecaster}, f)
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta]:
     """Rebuild the model a checkpoint describes. ``weights_only=True``: unpickling runs no code from the file."""
+    model, meta, _ = load_forecaster(path)
+    return model, meta
+
+
+def load_forecaster(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta, dict[str, Any] | None]:
+    """``load_checkpoint``, and what the forecast stage saved beside the model (None in train's checkpoint)."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: checkpoint not found (run the train stage first: dvc repro)")
@@ -43,6 +52,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta]:
         config = ModelConfig(**ckpt["config"])
         state = ckpt["state_dict"]
         model = Ensemble.build(config, int(ckpt["members"]))
+        forecaster = ckpt.get("forecaster")
     except ArgumentError:
         raise  # a ValueError that says what is wrong in its own words, not "not a checkpoint"
     except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError, AttributeError,
@@ -60,7 +70,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta]:
         )
     model.load_state_dict(state)
     model.eval()
-    return model, meta
+    return model, meta, forecaster
 
 
 def _state_mismatch(expected: dict[str, torch.Tensor], found: Any) -> list[str]:

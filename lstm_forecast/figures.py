@@ -15,6 +15,8 @@ from lstm_forecast.files import atomic_path  # noqa: E402
 SPAN_COLORS = {"val": "tab:orange", "test": "tab:green"}
 # PNG text chunks would otherwise name the matplotlib version; keep files comparable across upgrades.
 PNG_METADATA = {"Software": None}
+# The forecast stage's figure (it reads no plot params: a plot.* change must not rerun the forecast).
+FUTURE_SIZE = (12.0, 5.0)
 # Validation scores the forecasts of every step 1..H from each validation origin, in the modelled series'
 # scaled units: the one-step changes, not the levels, when normalize.difference is on.
 VAL_LOSS_LABEL = "validation (MSE of the H-step forecasts, modelled series)"
@@ -37,6 +39,27 @@ def forecast_figure(series: pd.DataFrame, predictions: pd.DataFrame, size: tuple
     ax.set_xlabel("time" if has_time else "step")
     ax.set_ylabel("value")
     ax.set_title("One-step-ahead forecasts")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def future_figure(history: pd.DataFrame, forecast: pd.DataFrame, levels: tuple[float, ...]) -> plt.Figure:
+    """The recent history and the forecast after it, a band per level (widest palest), in calendar time when
+    the tables have a ``time`` column, else in steps from the end of the series."""
+    fig, ax = plt.subplots(figsize=FUTURE_SIZE)
+    has_time = "time" in forecast
+    x_hist = pd.to_datetime(history["time"]) if has_time else history["step"]
+    x_fut = pd.to_datetime(forecast["time"]) if has_time else forecast["step"]
+    ax.plot(x_hist, history["actual"], color="0.3", linewidth=0.9, label="actual")
+    for i, level in enumerate(sorted(levels, reverse=True)):
+        name = f"{100 * level:g}"
+        ax.fill_between(x_fut, forecast[f"lower_{name}"], forecast[f"upper_{name}"], color="tab:blue",
+                        alpha=0.15 + 0.15 * i, linewidth=0, label=f"{name}% band")
+    ax.plot(x_fut, forecast["forecast"], color="tab:blue", linewidth=1.2, marker=".", label="LSTM forecast")
+    ax.set_xlabel("time" if has_time else "steps from the end of the series")
+    ax.set_ylabel("value")
+    ax.set_title(f"Forecast of the next {len(forecast)} steps")
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig

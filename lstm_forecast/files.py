@@ -70,14 +70,18 @@ def _check_writable(target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, project: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
 
     A stage that fails or is stopped mid-write therefore never leaves a truncated file for DVC
     to hash and cache: the old file (or none) stays. A SIGKILL can leave the temporary file behind
-    (git ignores ``.*.tmp``); the next write to the same path removes it.
+    (git ignores ``.*.tmp``); the next write to the same path removes it. ``project=False``: a command
+    run outside DVC (pipeline.predict) writes where its user asks, not only into the project's folders.
     """
-    check_outputs(path)
+    if project:
+        check_outputs(path)
+    else:
+        _check_writable(Path(path))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
@@ -169,6 +173,6 @@ def parquet_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         return file.read(columns=columns, use_threads=False).to_pandas(use_threads=False)
 
 
-def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
-    with atomic_path(path) as tmp:
+def write_csv(path: str | os.PathLike, frame: pd.DataFrame, project: bool = True) -> None:
+    with atomic_path(path, project) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6f", lineterminator="\n")

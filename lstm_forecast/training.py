@@ -196,11 +196,7 @@ def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: Fi
                stop: StopAfterBatch) -> MemberResult:
     """Train ``model`` with Adam on mini-batches shuffled by ``seed``; keep the weights of the epoch with the
     lowest validation loss."""
-    device = next(model.parameters()).device
-    shuffle = torch.Generator(device="cpu").manual_seed(seed)
-    step = single_buffer_adam(model, settings.lr)
-    n = len(train)
-    per_epoch = min(n, settings.steps_per_epoch * settings.batch_size) if settings.steps_per_epoch else n
+    orders, step = _optimisation(model, train, settings, seed)
     best = BestEpoch(state=copy.deepcopy(model.state_dict()))
     result = MemberResult(seed, 0, math.inf, [], [], [])
     zero_loss = train.mean_square()
@@ -208,8 +204,7 @@ def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: Fi
                file=sys.stderr)
     for epoch in bar:
         started = time.perf_counter()
-        order = torch.randperm(n, generator=shuffle)[:per_epoch].to(device)
-        train_loss = train_epoch(model, train, order, settings, epoch, step, stop)
+        train_loss = train_epoch(model, train, orders(), settings, epoch, step, stop)
         model.eval()
         val_loss = forecast_mse(model, val, settings.strategy)
         stop.check(f"at epoch {epoch}, after its validation")  # pressed during validation
@@ -227,3 +222,35 @@ def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: Fi
     model.eval()
     result.best_val_loss, result.best_epoch = best.val_loss, best.epoch
     return result
+
+
+def _optimisation(model: LSTMForecaster, train: Windows, settings: FitSettings, seed: int):
+    """The epochs' window orders, drawn from a generator seeded by ``seed`` (a function giving the next
+    epoch's), and the optimizer step (Adam and its flat gradient buffer)."""
+    device = next(model.parameters()).device
+    shuffle = torch.Generator(device="cpu").manual_seed(seed)
+    n = len(train)
+    per_epoch = min(n, settings.steps_per_epoch * settings.batch_size) if settings.steps_per_epoch else n
+    return (lambda: torch.randperm(n, generator=shuffle)[:per_epoch].to(device)), single_buffer_adam(model, settings.lr)
+
+
+def refit(train: Windows, settings: FitSettings, epochs: tuple[int, ...], outputs: int, device: torch.device,
+          announce=lambda kernels: None) -> Ensemble:
+    """Train the ensemble again on ``train``, member k from seed ``seed + k`` for ``epochs[k]`` epochs (the
+    epoch validation chose for it), with no validation: the last epoch's weights are kept. On the same
+    training windows this gives ``fit``'s members bit for bit; on the whole series, the model that
+    forecasts the future."""
+    members = []
+    with StopAfterBatch() as stop:
+        for k, member_epochs in enumerate(epochs):
+            seed = settings.seed + k
+            model = build_model(settings, outputs, device, seed, train.input_size, train.time_step)
+            if k == 0:
+                announce(model.prepare_kernels(device))
+            orders, step = _optimisation(model, train, settings, seed)
+            zero_loss = train.mean_square()
+            for epoch in range(1, member_epochs + 1):
+                loss = train_epoch(model, train, orders(), settings, epoch, step, stop)
+                check_divergence(epoch, loss, loss, zero_loss)
+            members.append(model.eval())
+    return Ensemble(members).eval()

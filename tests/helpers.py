@@ -38,6 +38,7 @@ SMALL_PARAMS = {
     # add seconds to every small run.
     "evaluate": {"season": 24, "baselines": ["persistence", "seasonal_naive", "linear"]},
     "crossval": {"folds": 3},
+    "forecast": {"steps": 12},
     "plot": {"width": 6.0, "height": 3.0, "dpi": 50},
 }
 
@@ -47,7 +48,7 @@ def write_params(path: Path, params: dict) -> Path:
     return path
 
 
-STAGES = ("ingest", "normalize", "window", "train", "evaluate", "crossval", "plot")
+STAGES = ("ingest", "normalize", "window", "train", "evaluate", "crossval", "forecast", "plot")
 
 
 def stage_argv(stage: str) -> list[str]:

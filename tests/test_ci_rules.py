@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ci.compare import best_baseline, compare_command, kept_metrics, merge_spread
-from ci.direction import EQUAL, HIGHER, INFO, LOWER, NOMINAL, direction, judge
+from ci.direction import EQUAL, HIGHER, INFO, LOWER, NOMINAL, direction, judge, nominal_for
 from ci.gate import Check, table
 from ci.predictions import PREDICTIONS
 from ci.sweep import matrix
@@ -119,6 +119,19 @@ def test_judge_coverage_by_its_distance_to_each_revisions_nominal_level():
     assert not judge(NOMINAL, 0.5, 0.625, 0.125, half)
     assert not judge(NOMINAL, 0.5, 0.5, 0, (0.5, 0.75))           # the workspace aims elsewhere now
     assert judge(NOMINAL, 0.5, 0.75, 0, (0.5, 0.75))
+
+
+def test_a_forecast_bands_coverage_is_judged_against_its_own_level():
+    assert direction("test_band80_coverage") == NOMINAL and direction("band95_width") == LOWER
+    assert nominal_for("test_band80_coverage", (0.9, 0.9)) == (0.8, 0.8)
+    assert nominal_for("test_band97.5_coverage", (0.9, 0.9)) == (0.975, 0.975)
+    assert nominal_for("test_lstm_coverage", (0.9, 0.85)) == (0.9, 0.85)
+    # 0.79 is nearer 0.8 than 0.85 is: better for the 80% band, worse for an interval aiming at 0.9.
+    assert judge(NOMINAL, 0.85, 0.79, 0, nominal_for("test_band80_coverage", (0.9, 0.9)))
+    assert not judge(NOMINAL, 0.85, 0.79, 0, (0.9, 0.9))
+    rows = table([Check("metrics/forecast.json", "test_band80_coverage", 0.8, 0.8, NOMINAL, True)], 0, False,
+                 (0.9, 0.9))
+    assert "nearest 0.8 " in rows
 
 
 def test_informational_metrics_get_no_verdict_unless_both_ways():

@@ -61,6 +61,17 @@ def test_a_user_error_in_train_keeps_the_model_and_curves(repo, dvc_env):
     assert_kept(repo, dvc_env, before, "train")
 
 
+def test_a_user_error_in_forecast_keeps_the_forecast_and_its_model(repo, dvc_env):
+    before = output_hashes(repo)
+    change(repo, dvc_env, "forecast.steps", 100)
+    proc = failing_repro(repo, dvc_env)
+    assert stage_errors(proc) == [
+        "error: forecast.steps=100 is longer than the test span (48 values), so no test forecast of the last steps "
+        "could be scored to check the bands; use forecast.steps <= 48, or a longer normalize.test"]
+    assert "Traceback" not in proc.stderr
+    assert_kept(repo, dvc_env, before, "forecast")
+
+
 def test_a_bug_prints_its_traceback_and_keeps_the_results(repo, dvc_env):
     module = repo / "pipeline" / "evaluate.py"
     source = module.read_text()
@@ -94,7 +105,7 @@ def test_a_later_successful_run_replaces_the_kept_results(repo, dvc_env):
     failing_repro(repo, dvc_env)
     assert output_hashes(repo) == before
     change(repo, dvc_env, "train.batch_size", 8)
-    assert repro(repo, dvc_env) == ["train", "evaluate", "crossval", "plot"]
+    assert repro(repo, dvc_env) == ["train", "evaluate", "crossval", "forecast", "plot"]
     after = output_hashes(repo)
     stage_outputs = ("models/", "metrics/")
     assert sorted(p for p in after if after[p] != before[p]) == sorted(p for p in before if p.startswith(stage_outputs))

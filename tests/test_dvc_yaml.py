@@ -49,7 +49,7 @@ def all_modules() -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
 
 
-def test_stages_are_the_seven_in_order():
+def test_stages_are_the_eight_in_order():
     assert tuple(DVC["stages"]) == STAGES
 
 
@@ -76,7 +76,8 @@ def test_stage_declares_its_modules(stage):
 def test_stage_declares_only_its_own_params_section(stage):
     # crossval redoes normalize, window, train and evaluate in each fold, with their params; window reads the
     # season for time_step: auto.
-    extra = {"crossval": ["normalize", "window", "train", "evaluate"], "window": ["evaluate.season"]}
+    extra = {"crossval": ["normalize", "window", "train", "evaluate"], "window": ["evaluate.season"],
+             "forecast": ["train", "evaluate.interval_method", "evaluate.interval_gamma", "evaluate.interval_window"]}
     assert DVC["stages"][stage]["params"] == [stage, *extra.get(stage, [])]
 
 

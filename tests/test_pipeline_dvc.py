@@ -1,9 +1,10 @@
 """End to end: the real `dvc` and `git` in a temporary repository, on a shortened config."""
 import json
 
+import pandas as pd
 import pytest
 
-from tests.helpers import STAGES, git_status, output_hashes, repro, set_param, sh
+from tests.helpers import STAGES, git_status, output_hashes, repro, set_param, sh, sine_series
 
 
 def test_nothing_to_do_after_a_run(repo, dvc_env):
@@ -19,9 +20,14 @@ def test_nothing_to_do_after_a_run(repo, dvc_env):
         # stage reads it for time_step: auto, and writes the same index for a fixed time_step.
         ("evaluate.season", 12, ["window", "evaluate", "crossval"]),
         ("crossval.folds", 2, ["crossval"]),
-        ("train.lr", 0.02, ["train", "evaluate", "crossval", "plot"]),
-        ("window.time_step", 10, ["window", "train", "evaluate", "crossval", "plot"]),
-        ("normalize.method", "minmax", ["normalize", "window", "train", "evaluate", "crossval", "plot"]),
+        ("train.lr", 0.02, ["train", "evaluate", "crossval", "forecast", "plot"]),
+        ("window.time_step", 10, ["window", "train", "evaluate", "crossval", "forecast", "plot"]),
+        ("normalize.method", "minmax", ["normalize", "window", "train", "evaluate", "crossval", "forecast", "plot"]),
+        # The forecast stage's own params rerun it alone; evaluate's interval method sets its bands too.
+        ("forecast.steps", 6, ["forecast"]),
+        ("forecast.refit", "none", ["forecast"]),
+        ("forecast.levels", [0.5, 0.9], ["forecast"]),
+        ("evaluate.interval_method", "split", ["evaluate", "crossval", "forecast", "plot"]),
         ("ingest.stop", 230, list(STAGES)),
     ],
 )
@@ -52,7 +58,7 @@ def test_a_fresh_clone_reproduces_the_committed_lock(committed, tmp_path, dvc_en
     assert git_status(clone, dvc_env) == ""
     assert json.loads(sh(clone, dvc_env, "dvc", "status", "--json").stdout) == {}
     # The stages whose outputs are missing rerun; those reading only their (identical) outputs do not.
-    assert ran == ["ingest", "normalize", "window", "train"]
+    assert ran == ["ingest", "normalize", "window", "train", "forecast"]
     forced = repro(clone, dvc_env, "-f", run_cache=True)
     assert git_status(clone, dvc_env) == ""
     assert json.loads(sh(clone, dvc_env, "dvc", "status", "--json").stdout) == {}
@@ -72,7 +78,7 @@ def test_experiments_metrics_and_plots_work(repo, dvc_env):
     assert "test_lstm_rmse" in metrics_diff["metrics/evaluate.json"]
     sh(repo, env, "dvc", "plots", "diff", "HEAD", "faster", "-o", "plots_html")
     html = (repo / "plots_html" / "index.html").read_text()
-    assert "Forecast vs actual" in html and "Loss curves" in html
+    assert "Forecast vs actual" in html and "Loss curves" in html and "Forecast of the future" in html
 
 
 def test_the_panel_chosen_auto_params_run_through_dvc(repo, dvc_env):
@@ -86,6 +92,8 @@ def test_the_panel_chosen_auto_params_run_through_dvc(repo, dvc_env):
     assert "window: time_step auto: 48 (three seasons of 24, within [16, 192] and a third of the 144 training" in log
     assert "window: calendar auto: ['month'] for frequency MS" in log
     assert "train: ensemble of 2 (seeds 1..2, median forecast)" in log
+    assert ("forecast: forecast of 12 steps from 2020-01-01 to 2020-12-01 (MS), by the model retrained on the whole "
+            "series") in log
     index = json.loads((repo / "data" / "windows.json").read_text())
     assert (index["time_step"], index["calendar"], index["scale_windows"]) == (48, ["month"], False)
     summary = json.loads((repo / "metrics" / "train" / "metrics.json").read_text())
@@ -93,5 +101,25 @@ def test_the_panel_chosen_auto_params_run_through_dvc(repo, dvc_env):
     assert repro(repo, dvc_env) == []
     # The season moves the input length, so every stage from window on reruns.
     set_param(repo, "evaluate.season", 12)
-    assert repro(repo, dvc_env) == ["window", "train", "evaluate", "crossval", "plot"]
+    assert repro(repo, dvc_env) == ["window", "train", "evaluate", "crossval", "forecast", "plot"]
     assert json.loads((repo / "data" / "windows.json").read_text())["time_step"] == 36
+
+
+@pytest.mark.parametrize("freq, start, first", [
+    ("MS", "2000-01-01", "2020-01-01"),  # the committed series
+    ("W-SUN", "2015-01-04", "2019-08-11"),
+    ("D", "2019-01-01", "2019-08-29"),
+    ("30min", "2020-01-01 00:00", "2020-01-06 00:00:00"),
+])
+def test_the_forecast_starts_one_period_after_the_last_observation(repo, dvc_env, freq, start, first):
+    series = sine_series()
+    series["date"] = pd.date_range(start, periods=len(series), freq=freq)
+    series.to_csv(repo / "series.csv", index=False)
+    if freq == "30min":
+        set_param(repo, "window.calendar", "auto")  # hour and day of week, of the future stamps too
+    ran = repro(repo, dvc_env, "forecast")
+    assert ran == ([] if freq == "MS" else ["ingest", "normalize", "window", "train", "forecast"])
+    table = pd.read_csv(repo / "metrics" / "forecast.csv")
+    assert table["time"].iloc[0] == first
+    assert pd.Timestamp(first) == series["date"].iloc[-1] + pd.tseries.frequencies.to_offset(freq)
+    assert json.loads((repo / "data" / "series.json").read_text())["freq"] == freq

@@ -1,0 +1,186 @@
+"""Forecast: the next S values after the end of the series, in calendar time, with conformal bands per step;
+the model that made them, for `pipeline.predict`, and its ONNX export."""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_forecast import metrics
+from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.checkpoint import load_checkpoint, save_checkpoint
+from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.export import export_onnx, onnx_constants
+from lstm_forecast.figures import future_figure, save
+from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
+from lstm_forecast.future import Inputs, calibrate, forecast_future, level_name, stamp_text
+from lstm_forecast.intervals import local_scale
+from lstm_forecast.network import resolve_device
+from lstm_forecast.params import load_section, require
+from lstm_forecast.scaling import fit_scaler
+from lstm_forecast.settings.evaluate import EvaluateParams
+from lstm_forecast.settings.train import TrainParams
+from lstm_forecast.training import Diverged, refit
+from lstm_forecast.windows import Windows
+
+log = logging.getLogger("forecast")
+
+# The figure and its DVC plot show the last HISTORY_PER_STEP * S observed values before the forecast.
+HISTORY_PER_STEP = 4
+FIGURE_DPI = 100
+
+
+@dataclass(frozen=True)
+class ForecastParams:
+    steps: int = 24
+    # all: retrain on the whole series for the epochs validation chose, scaler refitted on it | none: the
+    # evaluated model as it is.
+    refit: Literal["all", "none"] = "all"
+    levels: tuple[float, ...] = (0.8, 0.95)
+
+    def validate(self) -> None:
+        require(self.steps >= 1, f"forecast.steps={self.steps} should be >= 1")
+        require(len(self.levels) >= 1 and all(0 < lv < 1 for lv in self.levels)
+                and len(set(self.levels)) == len(self.levels),
+                f"forecast.levels={list(self.levels)} should list distinct coverages between 0 and 1, "
+                "such as [0.8, 0.95]")
+
+
+def refit_model(values: np.ndarray, times: pd.Series | None, norm: Normalization, index: WindowIndex,
+                meta: CheckpointMeta, freq: str | None, steps: int, train: TrainParams, outputs: int):
+    """The model retrained on the whole series, and its normalization: the scaler refitted on the whole series."""
+    n = len(values)
+    modelled = np.diff(values, prepend=values[0]) if norm.difference else values
+    with param_errors("normalize"):
+        scaler = fit_scaler(modelled[int(norm.difference):], norm.scaler.method)
+    # All of it is training now; empty validation and test spans at the end.
+    whole = Normalization(n, {"train": (0, n), "val": (n, n), "test": (n, n)}, scaler, norm.difference,
+                          norm.difference_test)
+    inputs = Inputs.build(values, times, whole, index.calendar, freq, steps)
+    horizon = index.horizon if meta.strategy == "direct" else 1
+    features = None if inputs.features is None else inputs.features[:n]
+    windows = Windows(inputs.z[:n], (index.time_step, n - horizon + 1), index.time_step, index.target, horizon, 1,
+                      index.scale_windows, features)
+    with param_errors("train"):
+        device = resolve_device(train.device)
+    try:
+        with param_errors("train"):
+            model = refit(windows, train, meta.best_epochs, outputs, device).cpu()
+    except Diverged as err:
+        raise UserError(f"{err} when retraining on the whole series; lower train.lr (now {train.lr:g}) or use "
+                        "forecast.refit: none; nothing was saved") from None
+    return model, whole
+
+
+def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, paths: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    torch.set_num_threads(train.threads)
+    frame, info = read_parquet(paths.series), SeriesInfo.read(paths.info)
+    norm, index = Normalization.read(paths.stats), WindowIndex.read(paths.windows)
+    model, meta = load_checkpoint(paths.model)
+    if meta.windows_shape() != (index.time_step, index.target, index.horizon, index.scale_windows, index.calendar):
+        raise UserError(f"{paths.model} was not trained on the windows {paths.windows} describes; rerun train "
+                        "(dvc repro)")
+    steps = params.steps
+    if meta.strategy == "direct" and steps > index.horizon:
+        raise UserError(f"forecast.steps={steps} is longer than window.horizon={index.horizon}, all a direct model "
+                        f"(train.strategy: direct) forecasts; use forecast.steps <= {index.horizon}, or "
+                        "train.strategy: recursive, which reaches any number of steps")
+    test_lo, test_hi = norm.splits["test"]
+    if steps > test_hi - test_lo:
+        raise UserError(f"forecast.steps={steps} is longer than the test span ({test_hi - test_lo} values), so no "
+                        f"test forecast of the last steps could be scored to check the bands; use forecast.steps <= "
+                        f"{test_hi - test_lo}, or a longer normalize.test")
+    values = frame["value"].to_numpy(dtype=np.float64)
+    times = frame["time"] if "time" in frame and pd.api.types.is_datetime64_any_dtype(frame["time"]) else None
+    freq = info.freq if times is not None else None
+    n = len(values)
+    train_lo, train_hi = norm.splits["train"]
+    floor = 0.1 * metrics.naive_scale(values[train_lo:train_hi])  # as evaluate floors its volatility
+    with param_errors("window"):
+        inputs = Inputs.build(values, times, norm, index.calendar, freq, steps)
+    with param_errors("evaluate", {"window": "interval_window"}):
+        cal = calibrate(model, meta.strategy, inputs, norm, index.time_step, index.scale_windows,
+                        index.origins["val"][0], steps, evaluate.interval_window, floor)
+    if params.refit == "all":
+        future_model, future_norm = refit_model(values, times, norm, index, meta, freq, steps, train,
+                                                model.config.output_size)
+    else:
+        future_model, future_norm = model, norm
+    with param_errors("forecast", {"level": "levels"}, hint="fewer validation and test forecasts than the level "
+                      "needs: lower the level or lengthen normalize.val"):
+        half = {lv: cal.future_half_widths(lv, evaluate.interval_method, evaluate.interval_gamma, n)
+                for lv in params.levels}
+        coverage = {lv: cal.test_coverage(lv, evaluate.interval_method, evaluate.interval_gamma)
+                    for lv in params.levels}
+    table = forecast_future(future_model, meta, future_norm, values, times, freq, steps, half,
+                            evaluate.interval_window, floor)
+    volatility = float(local_scale(values, np.array([n]), evaluate.interval_window, floor)[0])
+
+    bands = {level_name(lv): [float(q) for q in half[lv]] for lv in params.levels}
+    extra = {"normalization": future_norm.to_json(), "freq": freq, "column": info.column, "steps": steps,
+             "levels": list(params.levels), "bands": bands, "interval_window": evaluate.interval_window,
+             "volatility_floor": floor, "interval_method": evaluate.interval_method}
+    save_checkpoint(paths.out_model, future_model, meta, extra)
+    export_onnx(future_model, index.time_step, paths.onnx)
+    write_json(paths.onnx_meta, onnx_constants(meta, future_norm, freq, extra))
+
+    write_csv(paths.forecast, table)
+    recent = min(n, HISTORY_PER_STEP * steps)
+    history = pd.DataFrame({"step": np.arange(1 - recent, 1), "actual": values[n - recent:]})
+    if times is not None and freq is not None:
+        history.insert(0, "time", stamp_text(pd.DatetimeIndex(times.iloc[n - recent:])))
+    write_csv(paths.history, history)
+    by_step = pd.DataFrame({"step": np.arange(1, steps + 1)}
+                           | {f"coverage_{level_name(lv)}": coverage[lv] for lv in params.levels})
+    write_csv(paths.coverage, by_step)
+    results = {f"test_band{level_name(lv)}_coverage": float(coverage[lv].mean()) for lv in params.levels}
+    results |= {f"band{level_name(lv)}_width": float(2 * half[lv].mean() * volatility) for lv in params.levels}
+    write_json(paths.metrics, results)
+    save(future_figure(history, table, params.levels), paths.figure, FIGURE_DPI)
+
+    where = (f"from {table['time'].iloc[0]} to {table['time'].iloc[-1]} ({freq})" if "time" in table
+             else f"steps 1..{steps} after the last of {n} values (no calendar)")
+    log.info("forecast of %d steps %s, by %s", steps, where,
+             "the model retrained on the whole series" if params.refit == "all" else "the evaluated model")
+    log.info("bands (%s conformal, from %d validation and test origins): test coverage, calibrated on "
+             "validation only, mean over steps %s", evaluate.interval_method, len(cal.origins),
+             ", ".join(f"{coverage[lv].mean():.3f} at {lv:g}" for lv in params.levels))
+    log.info("wrote %s, %s and %s in %.1f s", paths.forecast, paths.out_model, paths.onnx, time.perf_counter() - started)
+
+
+@stage_main
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", default="params.yaml", help="params file (sections 'forecast', 'train', "
+                        "'evaluate')")
+    parser.add_argument("--series", required=True, type=Path, help="tidy series from ingest, Parquet")
+    parser.add_argument("--info", required=True, type=Path, help="ingest's record of the series, JSON")
+    parser.add_argument("--stats", required=True, type=Path, help="scaler and split bounds from normalize, JSON")
+    parser.add_argument("--windows", required=True, type=Path, help="window index from window, JSON")
+    parser.add_argument("--model", required=True, type=Path, help="checkpoint from train (the evaluated model)")
+    parser.add_argument("--forecast", required=True, type=Path, help="the forecast to write, CSV")
+    parser.add_argument("--history", required=True, type=Path, help="the recent values to plot with it, CSV")
+    parser.add_argument("--metrics", required=True, type=Path, help="band coverage and widths to write, JSON")
+    parser.add_argument("--coverage", required=True, type=Path, help="test coverage per step to write, CSV")
+    parser.add_argument("--figure", required=True, type=Path, help="the forecast figure to write, PNG")
+    parser.add_argument("--out-model", required=True, type=Path, help="the forecasting model to write, for predict")
+    parser.add_argument("--onnx", required=True, type=Path, help="the network to write, ONNX")
+    parser.add_argument("--onnx-meta", required=True, type=Path, help="its pre/post-processing constants, JSON")
+    args = parser.parse_args(argv)
+    check_outputs(args.forecast, args.history, args.metrics, args.coverage, args.figure, args.out_model, args.onnx,
+                  args.onnx_meta)  # a bad path fails before any work is done
+    run(load_section(ForecastParams, "forecast", args.params), load_section(EvaluateParams, "evaluate", args.params),
+        load_section(TrainParams, "train", args.params), args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

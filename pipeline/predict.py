@@ -1,0 +1,105 @@
+"""Predict: the next steps of any series file, forecast by the model the forecast stage saved, with its bands;
+no DVC and no retraining, so last month's model serves this month's data.
+
+    python -m pipeline.predict --history sales.xlsx --steps 12 --out forecast.csv
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_forecast.artifacts import Normalization
+from lstm_forecast.checkpoint import load_forecaster
+from lstm_forecast.errors import ArgumentError, UserError, stage_main
+from lstm_forecast.files import write_csv
+from lstm_forecast.future import forecast_future, level_name
+from lstm_forecast.reading import read_table
+from lstm_forecast.series import select_series
+
+log = logging.getLogger("predict")
+
+# What a library argument is called on this command line.
+FLAGS = {"path": "--history", "sheet": "--sheet", "column": "--column", "time_column": "--time-column"}
+
+
+@contextlib.contextmanager
+def flag_errors() -> Iterator[None]:
+    """An ArgumentError from reading the file, as one line naming the command-line option it came from."""
+    try:
+        yield
+    except ArgumentError as err:
+        raise UserError(f"{FLAGS.get(err.name, err.name)}={err.value!r}: {err.reason}") from None
+
+
+def read_history(path: Path, sheet: str | None, column: str | None, time_column: str | None):
+    """The series in ``path``, read and checked as ingest reads its file (freq inferred, no gaps allowed)."""
+    with flag_errors():
+        table = read_table(str(path), sheet, 1, None)
+        series, info = select_series(table, column=column, time_column=time_column, start=None, stop=None,
+                                     missing="error", sort=False, freq="auto", decimal=None)
+    return series, info
+
+
+def predict(model_path: Path, history: Path, sheet: str | None, column: str | None, time_column: str | None,
+            steps: int | None) -> pd.DataFrame:
+    torch.set_num_threads(1)
+    model, meta, saved = load_forecaster(model_path)
+    if saved is None:
+        raise UserError(f"--model={str(model_path)!r}: train's checkpoint holds no scaler or bands; use "
+                        "models/forecast.pt, which the forecast stage writes (dvc repro)")
+    steps = saved["steps"] if steps is None else steps
+    if not 1 <= steps <= saved["steps"]:
+        raise UserError(f"--steps={steps}: the model's bands were calibrated for steps 1..{saved['steps']} "
+                        f"(forecast.steps); ask for 1 to {saved['steps']}, or rerun the forecast stage with more")
+    series, info = read_history(history, sheet, column, time_column)
+    values = series["value"].to_numpy(dtype=np.float64)
+    times = series["time"] if "time" in series and pd.api.types.is_datetime64_any_dtype(series["time"]) else None
+    freq = info.freq if times is not None else None
+    if saved["freq"] is not None and freq is not None and freq != saved["freq"]:
+        raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on {saved['freq']} "
+                        "data")
+    if meta.calendar and freq is None:
+        raise UserError(f"--history={str(history)!r}: the model reads calendar inputs {list(meta.calendar)}, so the "
+                        f"history needs a time column of dates at frequency {saved['freq']}")
+    norm = Normalization.from_json(saved["normalization"], str(model_path))
+    window = int(saved["interval_window"])
+    need = max(meta.time_step + int(norm.difference), window + 1)
+    if len(values) < need:
+        raise UserError(
+            f"--history={str(history)!r}: too little history, {len(values)} values; the model reads the last "
+            f"{meta.time_step} (window.time_step){', as changes from the value before' if norm.difference else ''} "
+            f"and its bands the last {window} changes (evaluate.interval_window): give at least {need} values")
+    half = {float(lv): np.array(saved["bands"][level_name(lv)][:steps]) for lv in saved["levels"]}
+    return forecast_future(model, meta, norm, values, times, freq, steps, half, window,
+                           float(saved["volatility_floor"]))
+
+
+@stage_main
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=Path("models/forecast.pt"), type=Path,
+                        help="the forecast stage's model (default: models/forecast.pt)")
+    parser.add_argument("--history", required=True, type=Path, help="the series: .xlsx, .csv or .parquet")
+    parser.add_argument("--sheet", help="the workbook's sheet (default: the first)")
+    parser.add_argument("--column", help="the value column (default: the single numeric column)")
+    parser.add_argument("--time-column", help="the time column (default: a date-typed one, or date/time/month)")
+    parser.add_argument("--steps", type=int, help="values to forecast (default: the forecast stage's steps)")
+    parser.add_argument("--out", required=True, type=Path, help="the forecast to write, CSV")
+    args = parser.parse_args(argv)
+    if not args.out.parent.is_dir():  # a typo in the folder, rather than a folder to create
+        raise UserError(f"--out={str(args.out)!r}: the folder {str(args.out.parent)!r} does not exist")
+    table = predict(args.model, args.history, args.sheet, args.column, args.time_column, args.steps)
+    write_csv(args.out, table, project=False)
+    span = f"{table['time'].iloc[0]} to {table['time'].iloc[-1]}" if "time" in table else f"steps 1..{len(table)}"
+    log.info("forecast %d values after the %s's last, %s: wrote %s", len(table), args.history.name, span, args.out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

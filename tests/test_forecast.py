@@ -1,0 +1,202 @@
+"""The forecast stage and pipeline.predict: the next S values in calendar time, bands calibrated on
+rolling-origin forecasts, the model that made them, and that model on new data."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lstm_forecast.artifacts import Normalization
+from lstm_forecast.checkpoint import load_forecaster
+from lstm_forecast.features import calendar_features
+from lstm_forecast.future import Calibration, Inputs, future_stamps, rolling_forecasts
+from lstm_forecast.intervals import adaptive_step, conformal_quantile
+from lstm_forecast.network import Ensemble, ModelConfig
+from lstm_forecast.scaling import Scaler
+from lstm_forecast.training import FitSettings, fit, refit
+from lstm_forecast.windows import Windows
+from pipeline import forecast as forecast_stage
+from pipeline import predict
+from tests.helpers import SMALL_PARAMS, run_stages, sine_series, stage_argv, write_params
+
+
+@pytest.mark.parametrize("freq, last, first", [
+    ("MS", "2019-12-01", "2020-01-01"),
+    ("W-SUN", "2021-01-03", "2021-01-10"),
+    ("D", "2020-02-28", "2020-02-29"),
+    ("30min", "2020-03-01 23:30", "2020-03-02 00:00"),
+    ("QS-OCT", "2020-10-01", "2021-01-01"),
+])
+def test_future_stamps_start_one_period_after_the_last(freq, last, first):
+    stamps = future_stamps(pd.Timestamp(last), freq, 3)
+    assert stamps[0] == pd.Timestamp(first)
+    assert list(stamps) == list(pd.date_range(first, periods=3, freq=freq))
+
+
+def test_without_a_calendar_the_future_is_in_steps():
+    assert future_stamps(None, "MS", 3) is None and future_stamps(pd.Timestamp("2020-01-01"), None, 3) is None
+
+
+def test_refit_on_the_training_windows_gives_the_trained_members_bit_for_bit():
+    z = torch.tensor(np.sin(np.arange(200) / 4), dtype=torch.float32)
+    train, val = Windows(z, (12, 150), 12, "sequence"), Windows(z, (150, 200), 12, "last")
+    settings = FitSettings(hidden_size=4, num_layers=1, epochs=6, batch_size=16, lr=0.05, seed=3, ensemble=2,
+                           lstm_kernel="torch")
+    trained = fit(train, val, settings, torch.device("cpu"))
+    epochs = tuple(m.best_epoch for m in trained.members)
+    again = refit(train, settings, epochs, 1, torch.device("cpu"))
+    for a, b in zip(trained.model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    # More epochs than validation chose give other weights: the epochs are what makes them equal.
+    longer = refit(train, settings, tuple(e + 1 for e in epochs), 1, torch.device("cpu"))
+    assert not all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), longer.state_dict().values()))
+
+
+def small_model(inputs: int = 1) -> Ensemble:
+    torch.manual_seed(0)
+    return Ensemble.build(ModelConfig(hidden_size=4, num_layers=1, input_size=inputs, lstm_kernel="torch"), 1).eval()
+
+
+def test_the_future_calendar_is_that_of_the_next_stamps():
+    frame = sine_series(60)
+    norm = Normalization(60, {"train": (0, 40), "val": (40, 50), "test": (50, 60)}, Scaler("zscore", 50.0, 30.0), False)
+    inputs = Inputs.build(frame["level"].to_numpy(float), frame["date"], norm, ("month",), "MS", 5)
+    stamps = pd.Series(pd.date_range("2005-01-01", periods=5, freq="MS"))
+    assert torch.equal(inputs.features[60:], torch.from_numpy(calendar_features(stamps, ("month",))))
+    assert torch.equal(inputs.z[60:], torch.zeros(5))
+
+
+@pytest.mark.parametrize("difference", [False, True])
+def test_a_forecast_reads_nothing_at_or_after_its_origin(difference):
+    frame = sine_series(80)
+    values = frame["level"].to_numpy(float)
+    norm = Normalization(80, {"train": (0, 50), "val": (50, 65), "test": (65, 80)}, Scaler("zscore", 0.0, 30.0),
+                         difference)
+    model = small_model(3)
+    origins, before = rolling_forecasts(model, "recursive", Inputs.build(values, frame["date"], norm, ("month",), "MS",
+                                                                         4), norm, 12, False, 50, 4)
+    changed = values.copy()
+    changed[60:] += 100.0
+    _, after = rolling_forecasts(model, "recursive", Inputs.build(changed, frame["date"], norm, ("month",), "MS", 4),
+                                 norm, 12, False, 50, 4)
+    assert origins[0] == 50 and origins[-1] == 80
+    np.testing.assert_array_equal(after[origins <= 60], before[origins <= 60])
+    assert not np.allclose(after[origins > 61], before[origins > 61])
+
+
+def calibration(n: int = 2000, steps: int = 3, seed: int = 0) -> Calibration:
+    scores = np.random.default_rng(seed).exponential(size=(n, steps))
+    origins = np.arange(n)
+    for h in range(1, steps):
+        scores[n - h:, h] = np.nan  # step h + 1 from the last h origins: not observed yet
+    return Calibration(origins, scores, n // 2)
+
+
+@pytest.mark.parametrize("method", ["split", "adaptive"])
+@pytest.mark.parametrize("level", [0.8, 0.95])
+def test_bands_from_validation_cover_exchangeable_test_scores_at_their_level(method, level):
+    coverage = calibration(8000).test_coverage(level, method, 0.02)
+    assert coverage.shape == (3,)
+    assert np.all(np.abs(coverage - level) < 0.02)
+
+
+def test_split_bands_take_the_conformal_quantile_of_every_observed_score():
+    cal = calibration(200)
+    half = cal.future_half_widths(0.8, "split", 0.02, 200)
+    for h in range(3):
+        observed = cal.scores[np.isfinite(cal.scores[:, h]), h]
+        assert len(observed) == 200 - h
+        assert half[h] == conformal_quantile(observed[:, None], 0.8)[0]
+
+
+def test_adaptive_bands_are_the_next_step_of_the_test_sequence():
+    cal = calibration(200)
+    half = cal.future_half_widths(0.9, "adaptive", 0.05, 200)
+    for h in (1, 3):
+        test = np.arange(100, 200 - h + 1)
+        expected, _ = adaptive_step(cal.scores[:100, h - 1], np.append(cal.scores[test, h - 1], 0.0),
+                                    np.append(test, 200), h, 0.9, 0.05)
+        assert half[h - 1] == expected[-1]
+
+
+@pytest.fixture
+def forecasted(tiny_project):
+    run_stages(("ingest", "normalize", "window", "train", "forecast"))
+    return tiny_project
+
+
+def test_the_forecast_stage_writes_the_next_steps_in_calendar_time(forecasted):
+    table = pd.read_csv(forecasted / "metrics" / "forecast.csv")
+    assert list(table.columns) == ["time", "step", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    steps = SMALL_PARAMS["forecast"]["steps"]
+    # The series' 240 months start in January 2000: the forecast starts in January 2020.
+    assert list(table["time"]) == [d.strftime("%Y-%m-%d") for d in pd.date_range("2020-01-01", periods=steps,
+                                                                                  freq="MS")]
+    assert list(table["step"]) == list(range(1, steps + 1))
+    assert (table["lower_95"] <= table["lower_80"]).all() and (table["lower_80"] < table["forecast"]).all()
+    assert (table["forecast"] < table["upper_80"]).all() and (table["upper_80"] <= table["upper_95"]).all()
+    history = pd.read_csv(forecasted / "metrics" / "forecast_history.csv")
+    assert history["step"].iloc[-1] == 0 and history["time"].iloc[-1] == "2019-12-01"
+    coverage = pd.read_csv(forecasted / "metrics" / "forecast_coverage.csv")
+    assert list(coverage.columns) == ["step", "coverage_80", "coverage_95"] and len(coverage) == steps
+    _, _, saved = load_forecaster(forecasted / "models" / "forecast.pt")
+    assert saved["steps"] == steps and sorted(saved["bands"]) == ["80", "95"]
+
+
+def test_predict_on_the_same_file_gives_the_stages_forecast_byte_for_byte(forecasted):
+    assert predict.main(["--history", "series.csv", "--out", "again.csv"]) == 0
+    assert (forecasted / "again.csv").read_bytes() == (forecasted / "metrics" / "forecast.csv").read_bytes()
+    # Last month's model on a month more of data: the forecast moves on by one month.
+    longer = sine_series(241)
+    longer.to_csv(forecasted / "longer.csv", index=False)
+    assert predict.main(["--history", "longer.csv", "--steps", "3", "--out", "longer_forecast.csv"]) == 0
+    assert list(pd.read_csv(forecasted / "longer_forecast.csv")["time"]) == ["2020-02-01", "2020-03-01", "2020-04-01"]
+
+
+def test_refit_none_forecasts_with_the_evaluated_model(forecasted):
+    write_params(forecasted / "params.yaml", SMALL_PARAMS | {"forecast": {"steps": 6, "refit": "none"}})
+    run_stages(("forecast",))
+    _, _, saved = load_forecaster(forecasted / "models" / "forecast.pt")
+    assert saved["normalization"] == Normalization.read(forecasted / "data" / "normalize.json").to_json()
+    trained = load_forecaster(forecasted / "models" / "model.pt")[0].state_dict()
+    used = load_forecaster(forecasted / "models" / "forecast.pt")[0].state_dict()
+    assert all(torch.equal(trained[k], used[k]) for k in trained)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "models/model.pt"], "error: --model='models/model.pt': train's checkpoint holds no scaler or bands; "
+     "use models/forecast.pt, which the forecast stage writes (dvc repro)"),
+    (["--steps", "13"], "error: --steps=13: the model's bands were calibrated for steps 1..12 (forecast.steps); ask for "
+     "1 to 12, or rerun the forecast stage with more"),
+    (["--history", "short.csv"], "error: --history='short.csv': too little history, 10 values; the model reads the last "
+     "12 (window.time_step) and its bands the last 12 changes (evaluate.interval_window): give at least 13 values"),
+    (["--history", "weekly.csv"], "error: --history='weekly.csv': its frequency is W-SUN, the model was trained on MS "
+     "data"),
+    (["--history", "series.csv", "--column", "sales"], "error: --column='sales': not found; columns: date, level"),
+])
+def test_predict_says_what_is_wrong_in_one_line(forecasted, capsys, argv, message):
+    sine_series(10).to_csv(forecasted / "short.csv", index=False)
+    weekly = sine_series(60)
+    weekly["date"] = pd.date_range("2020-01-05", periods=60, freq="W-SUN")
+    weekly.to_csv(forecasted / "weekly.csv", index=False)
+    args = {"--history": "series.csv", "--out": "out.csv"}
+    for flag, value in zip(argv[::2], argv[1::2]):
+        args[flag] = value
+    capsys.readouterr()
+    assert predict.main([word for pair in args.items() for word in pair]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not (forecasted / "out.csv").exists()
+
+
+def test_a_direct_model_forecasts_at_most_its_horizon(forecasted, capsys):
+    params = SMALL_PARAMS | {"window": SMALL_PARAMS["window"] | {"horizon": 3},
+                             "train": SMALL_PARAMS["train"] | {"strategy": "direct"}, "forecast": {"steps": 4}}
+    write_params(forecasted / "params.yaml", params)
+    run_stages(("window", "train"))
+    capsys.readouterr()
+    assert forecast_stage.main(stage_argv("forecast")) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "error: forecast.steps=4 is longer than window.horizon=3, all a direct model (train.strategy: direct) "
+        "forecasts; use forecast.steps <= 3, or train.strategy: recursive, which reaches any number of steps")
+    write_params(forecasted / "params.yaml", params | {"forecast": {"steps": 3}})
+    assert forecast_stage.main(stage_argv("forecast")) == 0
+    assert len(pd.read_csv(forecasted / "metrics" / "forecast.csv")) == 3
