@@ -1,0 +1,140 @@
+"""The forecasting network as an ONNX graph, and the constants that turn observations into its input and its
+output back into values, so that the model runs in onnxruntime without torch or this project (docs/export.md)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from typing import Any
+
+import torch
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from lstm_forecast.artifacts import CheckpointMeta, Normalization
+from lstm_forecast.errors import ArgumentError
+from lstm_forecast.files import atomic_path
+from lstm_forecast.network import Ensemble, LSTMForecaster
+from lstm_forecast.windows import MIN_WINDOW_SPREAD
+
+# Fixed, so that a newer exporter default does not change the file; onnxruntime 1.15 and later run opset 18.
+OPSET = 18
+INPUT = "window"
+OUTPUT = "output"
+
+# features.py's phase of each calendar cycle, in [0, 1), said so that it can be coded without pandas.
+PHASES = {
+    "month": "(month - 1) / 12, month 1..12",
+    "quarter": "(quarter - 1) / 4, quarter 1..4 (January-March is 1)",
+    "dayofweek": "dayofweek / 7, Monday 0 .. Sunday 6",
+    "dayofyear": "(dayofyear - 1) / (366 in a leap year, else 365), dayofyear 1 on 1 January",
+    "hour": "(hour + minute / 60) / 24, the stamp's local wall time",
+}
+
+
+def export_onnx(model: Ensemble | LSTMForecaster, time_step: int, path: str | os.PathLike) -> None:
+    """Write ``model``'s graph to ``path`` as ONNX (opset OPSET); the same weights give the same bytes.
+
+    Input ``window``: float32 (batch, time_step, input_size), the scaled value first, then the calendar
+    columns. Output ``output``: float32 (batch, time_step, output_size), the (median) output after every
+    step, as ``model(window)`` returns it. The batch is dynamic; time_step is fixed, as the highway's lags
+    and the training windows were.
+    """
+    if isinstance(model, LSTMForecaster):
+        model = Ensemble([model])
+    if not isinstance(time_step, int) or time_step < 1:
+        raise ArgumentError("time_step", time_step, "should be a whole number of steps, at least 1")
+    traceable = _traceable(model)
+    # Batch 2: torch.export would specialize the graph to an example batch of 1.
+    example = torch.zeros(2, time_step, model.config.input_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.export's deprecations of its own internals
+        program = torch.onnx.export(
+            traceable, (example,), dynamo=True, opset_version=OPSET, input_names=[INPUT], output_names=[OUTPUT],
+            dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, optimize=True, verbose=False,
+        )
+    proto = program.model_proto
+    _strip(proto)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(proto.SerializeToString(deterministic=True))
+
+
+def _traceable(model: Ensemble) -> Ensemble:
+    """A CPU copy of ``model`` in eval mode on torch's LSTM: lstm_cpu.c's kernel is a C call that no exporter
+    can trace, and computes the same function."""
+    config = dataclasses.replace(model.config, lstm_kernel="torch")
+    # The copy's random initial weights are overwritten at once; they must not move the caller's random stream.
+    with torch.random.fork_rng(devices=[]):
+        copy = Ensemble.build(config, len(model.members))
+    copy.load_state_dict(model.state_dict())
+    return copy.eval()
+
+
+def _strip(message: Message) -> None:
+    """Clear every doc string and metadata entry, recursively: the exporter records stack traces (absolute
+    paths of this checkout) and symbol ranges that depend on what the process exported before."""
+    for field, value in message.ListFields():
+        if field.name in ("doc_string", "metadata_props"):
+            message.ClearField(field.name)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in value if field.is_repeated else [value]:
+                _strip(item)
+
+
+def onnx_constants(meta: CheckpointMeta, norm: Normalization, freq: str | None, extra: dict[str, Any]) -> dict:
+    """Plain-JSON description of what the ONNX graph reads and returns: how to build ``window`` from the last
+    observations and their time stamps, and how to turn ``output`` back into values. ``extra`` is merged in
+    (its keys must be new)."""
+    columns = ["value"] + [f"{name}_{f}" for name in meta.calendar for f in ("sin", "cos")]
+    spec = {
+        "input_name": INPUT,
+        "output_name": OUTPUT,
+        "opset": OPSET,
+        "time_step": meta.time_step,
+        # With differencing, time_step changes need one observation more.
+        "observations": meta.time_step + int(norm.difference),
+        "inputs": columns,
+        "calendar": list(meta.calendar),
+        "calendar_phase": {name: PHASES[name] for name in meta.calendar},
+        "calendar_columns": "for each name of calendar, in order: sin(2 * pi * phase), cos(2 * pi * phase) of "
+                            "the time stamp of the row's observation",
+        "scaler": norm.scaler.to_json(),
+        "scaling": _scaling(norm.scaler.to_json()),
+        "difference": norm.difference,
+        "modelled": ("the one-step changes y[t] - y[t-1] of the observations: forecasts are changes, summed onto "
+                     "the last observation" if norm.difference else "the observations themselves"),
+        "scale_windows": meta.scale_windows,
+        "min_window_spread": MIN_WINDOW_SPREAD,
+        "window_scaling": (
+            "with scale_windows, the value column is scaled again: centre = its last entry, spread = its "
+            "population standard deviation, at least min_window_spread; column = (column - centre) / spread, and "
+            "the output maps back as output * spread + centre" if meta.scale_windows else "none"),
+        "strategy": meta.strategy,
+        "target": meta.target,
+        "horizon": meta.horizon,
+        "read": _read(meta),
+        "freq": freq,
+    }
+    clash = sorted(set(extra) & set(spec))
+    if clash:
+        raise ValueError(f"extra keys {clash} would overwrite the model's own constants")
+    return {**spec, **extra}
+
+
+def _scaling(scaler: dict[str, Any]) -> str:
+    if "mean" in scaler:
+        return "scaled = (x - mean) / std; x = scaled * std + mean"
+    return "scaled = (x - min) / (max - min); x = scaled * (max - min) + min"
+
+
+def _read(meta: CheckpointMeta) -> dict[str, Any]:
+    """Which entries of ``output`` (batch, time_step, output_size) are the forecasts."""
+    if meta.strategy == "direct":
+        return {"step": -1, "columns": list(range(meta.horizon)),
+                "meaning": f"output[:, -1, :{meta.horizon}]: the next {meta.horizon} values of the modelled series, "
+                           "scaled"}
+    return {"step": -1, "columns": [0],
+            "meaning": "output[:, -1, 0]: the next value of the modelled series, scaled; for more steps append "
+                       "it as it is, with its stamp's calendar columns, to the window, drop the oldest row, and "
+                       "run again"}
+
