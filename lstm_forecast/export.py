@@ -3,11 +3,14 @@ output back into values, so that the model runs in onnxruntime without torch or 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import warnings
 from typing import Any
 
+import onnx
 import torch
+from torch import nn
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -45,27 +48,41 @@ def export_onnx(model: Ensemble | LSTMForecaster, time_step: int, path: str | os
     if not isinstance(time_step, int) or time_step < 1:
         raise ArgumentError("time_step", time_step, "should be a whole number of steps, at least 1")
     traceable = _traceable(model)
-    # Batch 2: torch.export would specialize the graph to an example batch of 1.
     example = torch.zeros(2, time_step, model.config.input_size)
+    buffer = io.BytesIO()
+    # The TorchScript exporter: a fraction of a second, where torch.export + onnxscript take a minute and more
+    # for a window of 192 steps. Its deprecation and shape-inference warnings are about itself, not the model.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch.export's deprecations of its own internals
-        program = torch.onnx.export(
-            traceable, (example,), dynamo=True, opset_version=OPSET, input_names=[INPUT], output_names=[OUTPUT],
-            dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, optimize=True, verbose=False,
-        )
-    proto = program.model_proto
+        warnings.simplefilter("ignore")
+        torch.onnx.export(traceable, (example,), buffer, dynamo=False, opset_version=OPSET, input_names=[INPUT],
+                          output_names=[OUTPUT], dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}})
+    proto = onnx.load_from_string(buffer.getvalue())
+    # The exporter's shape inference loses the output's fixed sizes at the members' sort: state them.
+    dims = proto.graph.output[0].type.tensor_type.shape.dim
+    dims[1].dim_value, dims[2].dim_value = time_step, model.config.output_size
     _strip(proto)
     with atomic_path(path) as tmp:
         tmp.write_bytes(proto.SerializeToString(deterministic=True))
 
 
+class _Exportable(LSTMForecaster):
+    """The same function, with the highway computed by the Conv1d it holds: the batch-major lag product
+    (LSTMForecaster._add_highway) unfolds the window, which the exporter cannot take with a dynamic batch."""
+
+    def _add_highway(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if not self.config.highway:
+            return y
+        padded = nn.functional.pad(x[..., 0].T.unsqueeze(1), (self.config.highway - 1, 0))  # (B, 1, lags - 1 + T)
+        return y + self.highway(padded).permute(2, 0, 1)  # (B, out, T) -> (T, B, out)
+
+
 def _traceable(model: Ensemble) -> Ensemble:
-    """A CPU copy of ``model`` in eval mode on torch's LSTM: lstm_cpu.c's kernel is a C call that no exporter
-    can trace, and computes the same function."""
+    """A CPU copy of ``model`` in eval mode on torch's LSTM, highway as a convolution: lstm_cpu.c's kernel is
+    a C call that no exporter can trace, and computes the same function."""
     config = dataclasses.replace(model.config, lstm_kernel="torch")
     # The copy's random initial weights are overwritten at once; they must not move the caller's random stream.
     with torch.random.fork_rng(devices=[]):
-        copy = Ensemble.build(config, len(model.members))
+        copy = Ensemble([_Exportable(config) for _ in model.members])
     copy.load_state_dict(model.state_dict())
     return copy.eval()
 

@@ -126,10 +126,10 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
     volatility = float(local_scale(values, np.array([n]), evaluate.interval_window, floor)[0])
 
     bands = {level_name(lv): [float(q) for q in half[lv]] for lv in params.levels}
-    extra = {"normalization": future_norm.to_json(), "freq": freq, "column": info.column, "steps": steps,
+    extra = {"normalization": future_norm.to_json(), "column": info.column, "steps": steps,
              "levels": list(params.levels), "bands": bands, "interval_window": evaluate.interval_window,
              "volatility_floor": floor, "interval_method": evaluate.interval_method}
-    save_checkpoint(paths.out_model, future_model, meta, extra)
+    save_checkpoint(paths.out_model, future_model, meta, extra | {"freq": freq})
     export_onnx(future_model, index.time_step, paths.onnx)
     write_json(paths.onnx_meta, onnx_constants(meta, future_norm, freq, extra))
 
