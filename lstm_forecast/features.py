@@ -58,6 +58,60 @@ def calendar_for(freq: str | None) -> tuple[str, ...]:
     return AUTO_CALENDAR.get(type(to_offset(freq)).__name__, ())
 
 
+# ``season: auto``: how many steps of a frequency make its calendar cycle, by pandas offset type (one step
+# of n = 1): a year of months, quarters or weeks, a week of days or business days, a year of years (1, no
+# season). Ticks shorter than a day (hours, minutes, ...) and business hours take a day instead, below.
+AUTO_SEASON = {
+    "MonthBegin": (12, "year"), "MonthEnd": (12, "year"), "BusinessMonthBegin": (12, "year"),
+    "BusinessMonthEnd": (12, "year"), "QuarterBegin": (4, "year"), "QuarterEnd": (4, "year"),
+    "BQuarterBegin": (4, "year"), "BQuarterEnd": (4, "year"), "Week": (52, "year"), "Day": (7, "week"),
+    "BusinessDay": (5, "week"), "YearBegin": (1, "year"), "YearEnd": (1, "year"), "BYearBegin": (1, "year"),
+    "BYearEnd": (1, "year"),
+}
+DAY_NS = 24 * 3600 * 10**9
+
+
+def _minutes(t) -> int:
+    return 60 * t.hour + t.minute
+
+
+def _cycle(offset) -> tuple[int, int, str] | None:
+    """(the cycle's length, one step's length, in one unit; the cycle's name) of a pandas offset, or None."""
+    from pandas.tseries import offsets
+
+    name = type(offset).__name__
+    if name in AUTO_SEASON:
+        per_step, cycle = AUTO_SEASON[name]
+        return per_step, offset.n, cycle
+    if isinstance(offset, offsets.Tick) and 0 < offset.nanos < DAY_NS:
+        return DAY_NS, offset.nanos, "day"
+    if isinstance(offset, offsets.BusinessHour):
+        # Opening hours may cross midnight: each span is end - start modulo a day.
+        day = sum((_minutes(end) - _minutes(start)) % (24 * 60) for start, end in zip(offset.start, offset.end))
+        return day, 60 * offset.n, "business day"
+    return None
+
+
+def season_for(freq: str | None) -> tuple[int, str]:
+    """The seasonal lag, in steps, of a series of frequency ``freq`` (a pandas alias; None for rows without
+    dates), and why: the steps in a year of monthly (12), quarterly (4) or weekly (52) data, in a week of
+    daily (7) or business-daily (5) data, in a day of sub-daily data (24 hourly, 48 half-hourly); "2MS" 6.
+    1 (no season) where no calendar cycle is a whole number of more than one step."""
+    if freq is None:
+        return 1, "the rows have no dates, so everything works in steps"
+    from pandas.tseries.frequencies import to_offset
+
+    cycle = _cycle(to_offset(freq))
+    if cycle is None:
+        return 1, f"no calendar cycle is known for {freq} steps"
+    length, step, name = cycle
+    if step <= 0 or length % step:
+        return 1, f"a {name} is no whole number of {freq} steps"
+    if length == step:
+        return 1, f"a {name} is a single {freq} step"
+    return length // step, f"a {name} of {freq} steps"
+
+
 def auto_time_step(season: int, train_length: int) -> int:
     """The input length ``time_step: auto`` picks: three seasons, at least 16 and at most 192 steps, and at
     most a third of the training span, so that two thirds of it still start a training window."""

@@ -145,6 +145,30 @@ def test_calendar_auto_follows_the_frequency():
     assert WindowParams(calendar=("hour",)).calendar_inputs("MS") == ("hour",)
 
 
+@pytest.mark.parametrize("freq, season", [
+    ("MS", 12), ("ME", 12), ("BMS", 12), ("QS-OCT", 4), ("QE", 4), ("W-SUN", 52), ("D", 7), ("B", 5), ("h", 24),
+    ("30min", 48), ("15min", 96), ("bh", 8), ("2MS", 6), ("3MS", 4), ("2h", 12),
+])
+def test_season_auto_follows_the_frequency(freq, season):
+    from lstm_forecast.features import season_for
+
+    assert season_for(freq)[0] == season
+
+
+@pytest.mark.parametrize("freq, why", [
+    (None, "the rows have no dates, so everything works in steps"),
+    ("YS", "a year is a single YS step"),
+    ("5MS", "a year is no whole number of 5MS steps"),  # 12 / 5
+    ("7h", "a day is no whole number of 7h steps"),
+    ("2D", "a week is no whole number of 2D steps"),
+    ("SMS", "no calendar cycle is known for SMS steps"),
+])
+def test_season_auto_is_one_without_a_whole_cycle(freq, why):
+    from lstm_forecast.features import season_for
+
+    assert season_for(freq) == (1, why)
+
+
 def test_the_highway_is_a_causal_linear_autoregression_on_the_values():
     import torch.nn.functional as F
 
