@@ -136,9 +136,12 @@ def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origin
         with tempfile.TemporaryDirectory() as work, contextlib.redirect_stderr(io.StringIO()) as err:
             frame, freq = ingest(panel / entry["file"], ingested, Path(work))
             out["settings"]["rows"] = len(frame)
-            # The panel's season, unless -S evaluate.season says otherwise.
+            # The panel's season, unless -S evaluate.season says otherwise (auto: from the ingested frequency).
             own = {"evaluate": {"season": entry.get("season", 1)}}
             params = {s: override(p, s, own.get(s, {}) | overrides[s]) for s, p in base.items()}
+            params["evaluate"], line = params["evaluate"].resolve_season(freq)
+            if line is not None:
+                out["settings"]["season_auto"] = line
             with param_errors("window", KEYS):
                 stride = stride_for(len(frame), params["normalize"], params["window"], params["evaluate"],
                                     max_origins)
@@ -166,7 +169,8 @@ def settings_line(name: str, run: dict) -> str:
     freq = f"freq {s['ingest']['freq']}" + (f" ({s['freq_none_because']})" if s["freq_none_because"] else "")
     line = f"{name:<13} " + (f"{s['rows']} rows, " if "rows" in s else "") + freq
     if "evaluate" in s:
-        line += f", season {s['evaluate']['season']}, stride {s['evaluate']['stride']}"
+        line += f", season {s['evaluate']['season']}{' (auto)' if 'season_auto' in s else ''}"
+        line += f", stride {s['evaluate']['stride']}"
     if "results" in run:
         line += f" ({run['results']['val_points']} val / {run['results']['test_points']} test origins)"
     return line + f"; {run['seconds']:.1f} s" + (f"; error: {run['error']}" if "error" in run else "")

@@ -47,6 +47,9 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: 
     with param_errors("train"):
         device = resolve_device(train.device)
     series, freq = read_parquet(series_path), SeriesInfo.read(info_path).freq
+    evaluate, line = evaluate.resolve_season(freq)  # once, for every fold
+    if line is not None:
+        log.info("%s", line)
     with param_errors("crossval", hint="lower crossval.folds, or give the series more rows"):
         plans = fold_splits(len(series), (normalize.train, normalize.val, normalize.test), params.folds)
     scores, val_mase = [], []

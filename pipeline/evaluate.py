@@ -1,4 +1,6 @@
-"""Evaluate: rolling-origin forecasts on validation and test, scored against the baselines, with intervals."""
+"""Evaluate: rolling-origin forecasts on validation and test, scored against the baselines, with intervals.
+
+Reads series.json for the frequency ``season: auto`` goes by."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +13,7 @@ import numpy as np
 import torch
 
 from lstm_forecast import metrics
-from lstm_forecast.artifacts import CheckpointMeta, Normalization, WindowIndex
+from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.backtest import SCORED_SPLITS, backtest
 from lstm_forecast.checkpoint import load_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
@@ -84,17 +86,22 @@ def log_summary(results: dict[str, float], models: list[str], params: EvaluatePa
 
 
 def run(
-    params: EvaluateParams, scaled_path: Path, stats_path: Path, windows_path: Path, model_path: Path,
-    metrics_out: Path, predictions_out: Path, horizon_out: Path,
+    params: EvaluateParams, scaled_path: Path, stats_path: Path, info_path: Path, windows_path: Path,
+    model_path: Path, metrics_out: Path, predictions_out: Path, horizon_out: Path,
 ) -> None:
     torch.set_num_threads(1)
     with param_errors("evaluate"):
         device = resolve_device(params.device)
     frame = read_parquet(scaled_path)
     norm, index = Normalization.read(stats_path), WindowIndex.read(windows_path)
+    given = params.season
+    params, line = params.resolve_season(SeriesInfo.read(info_path).freq)
+    if line is not None:
+        log.info("%s", line)
     if index.horizon > params.season:
         # Step h = season would be the value at the origin itself: not yet observed there.
-        raise UserError(f"window.horizon={index.horizon} is longer than evaluate.season={params.season}: the seasonal "
+        season = given if given == params.season else f"{given} ({params.season})"
+        raise UserError(f"window.horizon={index.horizon} is longer than evaluate.season={season}: the seasonal "
                         "naive forecast would read values after its origin; use a season >= horizon")
     model, meta = load_model(model_path, windows_path, index)
     log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])  # load_checkpoint returns it in eval mode
@@ -128,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="params file (section 'evaluate')")
     parser.add_argument("--scaled", required=True, type=Path, help="scaled series from normalize, Parquet")
     parser.add_argument("--stats", required=True, type=Path, help="scaler and split bounds from normalize, JSON")
+    parser.add_argument("--info", required=True, type=Path, help="what ingest found about the series, JSON")
     parser.add_argument("--windows", required=True, type=Path, help="window index from window, JSON")
     parser.add_argument("--model", required=True, type=Path, help="checkpoint from train")
     parser.add_argument("--metrics", required=True, type=Path, help="metrics to write, JSON")
@@ -136,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     check_outputs(args.metrics, args.predictions, args.horizon)  # a bad path fails before any work is done
     run(
-        load_section(EvaluateParams, "evaluate", args.params), args.scaled, args.stats, args.windows,
+        load_section(EvaluateParams, "evaluate", args.params), args.scaled, args.stats, args.info, args.windows,
         args.model, args.metrics, args.predictions, args.horizon,
     )
 

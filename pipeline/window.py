@@ -1,7 +1,8 @@
 """Window: decide which windows of ``time_step`` values each split trains or is scored on; write that index as JSON.
 
 Reads normalize.json (splits, and whether each window is scaled by its own statistics), series.json (whether
-calendar inputs have dates to read) and, for ``time_step: auto``, ``evaluate.season``.
+calendar inputs have dates to read, and the frequency ``calendar: auto`` and ``evaluate.season: auto`` go by)
+and, for ``time_step: auto``, ``evaluate.season``.
 
 Windows are never materialised: train and evaluate keep the scaled series once and slice it through
 ``lstm_forecast.windows.Windows`` (a strided view).
@@ -32,14 +33,19 @@ def check_calendar(params: WindowParams, info: SeriesInfo, info_path: Path) -> N
                         f"{what}; set window.calendar: [] or ingest.time_column")
 
 
-def run(params: WindowParams, season: int, stats_path: Path, info_path: Path, out: Path) -> None:
+def run(params: WindowParams, evaluate: EvaluateParams, stats_path: Path, info_path: Path, out: Path) -> None:
+    """``evaluate``: that section's season (the only key read here), for ``time_step: auto``."""
     norm, info = Normalization.read(stats_path), SeriesInfo.read(info_path)
     check_calendar(params, info, info_path)
     train_length = norm.splits["train"][1] - norm.splits["train"][0]
-    time_step = params.input_length(season, train_length)
-    if params.time_step == "auto":
+    time_step = params.time_step
+    if time_step == "auto":
+        evaluate, line = evaluate.resolve_season(info.freq)
+        if line is not None:
+            log.info("%s", line)
+        time_step = params.input_length(evaluate.season, train_length)
         log.info("time_step auto: %d (three seasons of %d, within [16, 192] and a third of the %d training values)",
-                 time_step, season, train_length)
+                 time_step, evaluate.season, train_length)
     with param_errors("window", hint="lower window.time_step or window.horizon, or give the series more rows"):
         origins = window_origins(norm.length, norm.splits, time_step, params.horizon)
     calendar = params.calendar_inputs(info.freq)
@@ -63,10 +69,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_outputs(args.out)  # a bad path fails before any work is done
     # The season sets time_step: auto; dvc.yaml declares evaluate.season as this stage's param too, and it is
     # the only key of that section read here.
-    evaluate = read_params_file(args.params).get("evaluate") or {}
-    season = parse_section(EvaluateParams, "evaluate", {"season": evaluate.get("season", EvaluateParams.season)}
-                           if isinstance(evaluate, dict) else {}).season
-    run(load_section(WindowParams, "window", args.params), season, args.stats, args.info, args.out)
+    raw = read_params_file(args.params).get("evaluate") or {}
+    evaluate = parse_section(EvaluateParams, "evaluate", {"season": raw.get("season", EvaluateParams.season)}
+                             if isinstance(raw, dict) else {})
+    run(load_section(WindowParams, "window", args.params), evaluate, args.stats, args.info, args.out)
 
 
 if __name__ == "__main__":

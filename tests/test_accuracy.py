@@ -116,7 +116,8 @@ def test_table_rows():
 def test_stride_keeps_each_scored_split_to_the_most_origins():
     # 27,716 rows: test 23,558 to 27,716 = 4,158 origins; 4,158 / 300 = 13.9.
     normalize, window = NormalizeParams(), WindowParams(time_step=96)
-    one, twenty = EvaluateParams(stride=1), EvaluateParams(stride=20)
+    # A season of steps, as run_series passes it once resolved.
+    one, twenty = EvaluateParams(season=132, stride=1), EvaluateParams(season=132, stride=20)
     assert accuracy.stride_for(27716, normalize, window, one, 300) == 14
     assert accuracy.stride_for(27716, normalize, window, twenty, 300) == 20  # a larger stride asked for stays
     assert accuracy.stride_for(27716, normalize, window, one, 0) == 1  # no limit

@@ -336,6 +336,44 @@ def test_interval_params_are_checked(raw, message):
     assert (valid.interval_method, valid.interval_gamma) == ("adaptive", 0.0)
 
 
+def test_season_is_auto_or_a_whole_number_of_steps():
+    assert EvaluateParams().season == "auto"
+    assert parse_section(EvaluateParams, "evaluate", {"season": "auto"}).season == "auto"
+    assert parse_section(EvaluateParams, "evaluate", {"season": 12}).season == 12
+    for value in (0, -1, "monthly"):
+        with pytest.raises(UserError, match=rf"^evaluate\.season={value!r} should be a whole number of steps >= 1 "
+                                            r"\(the seasonal lag\) or auto \(from the series' frequency\)$"):
+            parse_section(EvaluateParams, "evaluate", {"season": value})
+    with pytest.raises(UserError, match=r"^evaluate\.season=1\.5 should be a whole number$"):
+        parse_section(EvaluateParams, "evaluate", {"season": 1.5})
+
+
+def test_season_auto_is_resolved_from_the_frequency_and_a_given_season_wins():
+    auto = EvaluateParams(stride=3)
+    resolved, line = auto.resolve_season("MS")
+    assert resolved == EvaluateParams(season=12, stride=3)
+    assert line == "season auto: 12 for frequency MS (a year of MS steps)"
+    resolved, line = auto.resolve_season(None)
+    assert resolved.season == 1
+    assert line == ("season auto: 1 (no season) for frequency None: the rows have no dates, so everything works in "
+                    "steps; set evaluate.season to the period in steps if there is one")
+    given = EvaluateParams(season=132)
+    assert given.resolve_season("MS") == (given, None)
+
+
+def test_the_stage_resolves_season_auto_from_series_json(tiny_project, caplog):
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "evaluate": {**SMALL_PARAMS["evaluate"],
+                                                                             "season": "auto"}})
+    with caplog.at_level("INFO"):
+        run_stages(["ingest", "normalize", "window", "train", "evaluate"])
+    logged = [r.getMessage() for r in caplog.records if r.name == "evaluate" and r.getMessage().startswith("season")]
+    assert logged == ["season auto: 12 for frequency MS (a year of MS steps)"]
+    results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
+    series = pd.read_csv(tiny_project / "series.csv")["level"].to_numpy()
+    seasonal_rmse = np.sqrt(np.mean((series[192:240] - series[180:228]) ** 2))  # 12 months before each target
+    assert results["test_seasonal_naive_rmse"] == pytest.approx(seasonal_rmse)
+
+
 def test_adaptive_interval_through_the_stage(tiny_project, caplog):
     run_stages(["ingest", "normalize", "window", "train", "evaluate"])
     split = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())

@@ -140,6 +140,29 @@ def test_time_step_auto_is_three_seasons_within_the_training_span(in_tmp, caplog
     assert json.loads((in_tmp / "data" / "windows.json").read_text())["time_step"] == 46  # 140 // 3
 
 
+def test_season_auto_comes_from_series_json(in_tmp, caplog):
+    caplog.set_level(logging.INFO)
+    write_stats(in_tmp, {"train": (0, 140), "val": (140, 170), "test": (170, 200)}, 200)  # monthly (MS)
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": "auto"}})  # evaluate.season: auto by default
+    assert main(ARGV) == 0
+    assert json.loads((in_tmp / "data" / "windows.json").read_text())["time_step"] == 36
+    assert "season auto: 12 for frequency MS (a year of MS steps)" in caplog.text
+    assert "time_step auto: 36 (three seasons of 12" in caplog.text
+    # No dates (a step index): no season, so the shortest input, 16 steps; the log says what to set.
+    caplog.clear()
+    write_stats(in_tmp, {"train": (0, 140), "val": (140, 170), "test": (170, 200)}, 200, time_column="t", step=1.0)
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": "auto"}, "evaluate": {"season": "auto"}})
+    assert main(ARGV) == 0
+    assert json.loads((in_tmp / "data" / "windows.json").read_text())["time_step"] == 16
+    assert ("season auto: 1 (no season) for frequency None: the rows have no dates, so everything works in steps; "
+            "set evaluate.season to the period in steps if there is one") in caplog.text
+    # A fixed time_step reads no season.
+    caplog.clear()
+    write_params(in_tmp / "params.yaml", {"window": {"time_step": 8}})
+    assert main(ARGV) == 0
+    assert "season auto" not in caplog.text
+
+
 def test_window_scaling_and_calendar_are_recorded_and_need_dates(in_tmp, capsys):
     write_stats(in_tmp, scaler=Scaler("window", 0.0, 1.0))
     write_params(in_tmp / "params.yaml", {"window": {"time_step": 4, "calendar": ["month", "dayofweek"]}})

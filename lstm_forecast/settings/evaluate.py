@@ -1,19 +1,22 @@
 """The params of the evaluate stage (section `evaluate` of params.yaml): read by that stage and by crossval."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 Baseline = Literal["persistence", "seasonal_naive", "linear", "auto_ets", "auto_arima", "auto_theta"]
 BASELINES: tuple[Baseline, ...] = ("persistence", "seasonal_naive", "linear", "auto_ets", "auto_arima", "auto_theta")
 
+from lstm_forecast.features import season_for
 from lstm_forecast.params import require
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    # The shipped monthly sunspot series cycles about every 11 years = 132 months.
-    season: int = 132
+    # The seasonal lag in steps, or auto: from the series' frequency (lstm_forecast.features.season_for).
+    # Typed str rather than Literal["auto"] so that a wrong word gets validate()'s message, which names both.
+    season: int | str = "auto"
     stride: int = 1
     interval: float = 0.9
     # Residuals are divided by the recent volatility (mean |one-step change| over this many steps before the
@@ -30,7 +33,9 @@ class EvaluateParams:
     baselines: tuple[Baseline, ...] = BASELINES
 
     def validate(self) -> None:
-        require(self.season >= 1, f"evaluate.season={self.season} should be >= 1")
+        require(self.season == "auto" or (isinstance(self.season, int) and self.season >= 1),
+                f"evaluate.season={self.season!r} should be a whole number of steps >= 1 (the seasonal lag) or auto "
+                "(from the series' frequency)")
         require(self.stride >= 1, f"evaluate.stride={self.stride} should be >= 1")
         require(0 < self.interval < 1, f"evaluate.interval={self.interval} should be a coverage between 0 and 1")
         require(self.interval_window >= 0, f"evaluate.interval_window={self.interval_window} should be >= 0")
@@ -40,3 +45,16 @@ class EvaluateParams:
         require("persistence" in self.baselines and len(set(self.baselines)) == len(self.baselines),
                 f"evaluate.baselines={list(self.baselines)} should list each model once, persistence included "
                 f"(the reference of skill); choose from: {', '.join(BASELINES)}")
+
+    def resolve_season(self, freq: str | None) -> tuple[EvaluateParams, str | None]:
+        """These params with ``season: auto`` replaced by the season of the series' frequency ``freq`` (ingest's
+        series.json), and the line for the stage's log saying what it chose and why (None for a given season)."""
+        if self.season != "auto":
+            return self, None
+        season, why = season_for(freq)
+        if season > 1:
+            line = f"season auto: {season} for frequency {freq} ({why})"
+        else:
+            line = (f"season auto: 1 (no season) for frequency {freq}: {why}; set evaluate.season to the period in "
+                    "steps if there is one")
+        return dataclasses.replace(self, season=season), line
