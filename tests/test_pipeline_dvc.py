@@ -123,3 +123,20 @@ def test_the_forecast_starts_one_period_after_the_last_observation(repo, dvc_env
     assert table["time"].iloc[0] == first
     assert pd.Timestamp(first) == series["date"].iloc[-1] + pd.tseries.frequencies.to_offset(freq)
     assert json.loads((repo / "data" / "series.json").read_text())["freq"] == freq
+
+
+def test_season_auto_reads_the_monthly_frequency_through_dvc(repo, dvc_env):
+    set_param(repo, "evaluate.season", "auto")
+    set_param(repo, "window.time_step", "auto")
+    proc = sh(repo, dvc_env, "dvc", "repro")
+    log = proc.stdout + proc.stderr
+    # evaluate reads data/series.json for the frequency; window and crossval already read it.
+    for stage in ("window", "evaluate", "crossval"):
+        assert f"{stage}: season auto: 12 for frequency MS (a year of MS steps)" in log, stage
+    assert "window: time_step auto: 36 (three seasons of 12" in log
+    assert json.loads((repo / "data" / "windows.json").read_text())["time_step"] == 36
+    first = output_hashes(repo)
+    # auto on monthly data is season 12 exactly: the same outputs, byte for byte.
+    set_param(repo, "evaluate.season", 12)
+    assert repro(repo, dvc_env) == ["window", "evaluate", "crossval"]
+    assert output_hashes(repo) == first
