@@ -81,8 +81,8 @@ def _cycle(offset) -> tuple[int, int, str] | None:
 
     name = type(offset).__name__
     if name in AUTO_SEASON:
-        per_step, cycle = AUTO_SEASON[name]
-        return per_step, offset.n, cycle
+        steps, cycle = AUTO_SEASON[name]  # n = 1 steps in the cycle; a step of n is n of them
+        return steps, offset.n, cycle
     if isinstance(offset, offsets.Tick) and 0 < offset.nanos < DAY_NS:
         return DAY_NS, offset.nanos, "day"
     if isinstance(offset, offsets.BusinessHour):
