@@ -1,10 +1,7 @@
 """Accuracy over the twelve-series panel: every model's MASE per series, and a summary over series.
 
-<<<<<<< HEAD
 Per series also the LSTM's Diebold-Mariano p-value against the best baseline and its interval coverage.
 
-=======
->>>>>>> 1750120 (bench/accuracy.py: --panel's help; the docstring's estimate of a whole run)
     .venv/bin/python bench/accuracy.py                        # the whole panel, test scores (~11 min, 2 cores)
     .venv/bin/python bench/accuracy.py --split val            # validation scores: the ones to choose defaults by
     .venv/bin/python bench/accuracy.py --series a10 qcement -S train.epochs=3 --json /tmp/accuracy.json
