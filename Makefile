@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # dvc.yaml runs `python -m pipeline.<stage>`: that python must be the venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: venv repro test bench compare sweep tune report gate check-committed clean
+.PHONY: venv repro test bench compare sweep tune predict report gate check-committed clean
 
 # Base revision for `make report` and `make gate`.
 BASE ?= main
@@ -38,6 +38,13 @@ sweep: $(STAMP)
 # Optuna's TPE over the search space in tune.yaml, one DVC experiment per trial.
 tune: $(STAMP)
 	$(PYTHON) -m ci.tune --trials $(TRIALS)
+
+# The forecast stage's model (models/forecast.pt) on another file, without DVC or retraining:
+#   make predict HISTORY=sales.xlsx [STEPS=12] [OUT=forecast.csv] [ARGS="--sheet S --column C --time-column T"]
+OUT ?= forecast.csv
+predict: $(STAMP)
+	@test -n "$(HISTORY)" || { echo "usage: make predict HISTORY=file.xlsx [STEPS=12] [OUT=forecast.csv] [ARGS=...]"; exit 2; }
+	$(PYTHON) -m pipeline.predict --history "$(HISTORY)" --out "$(OUT)" $(if $(STEPS),--steps $(STEPS)) $(ARGS)
 
 report: $(STAMP)
 	$(PYTHON) -m ci.report $(BASE) --images report > report.md
