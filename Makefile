@@ -43,7 +43,7 @@ tune: $(STAMP)
 #   make predict HISTORY=sales.xlsx [STEPS=12] [OUT=forecast.csv] [ARGS="--sheet S --column C --time-column T"]
 OUT ?= forecast.csv
 predict: $(STAMP)
-	@test -n "$(HISTORY)" || { echo "usage: make predict HISTORY=file.xlsx [STEPS=12] [OUT=forecast.csv] [ARGS=...]"; exit 2; }
+	@test -n "$(HISTORY)" || { echo "usage: make predict HISTORY=file [STEPS=12] [OUT=forecast.csv] [ARGS=...]"; exit 2; }
 	$(PYTHON) -m pipeline.predict --history "$(HISTORY)" --out "$(OUT)" $(if $(STEPS),--steps $(STEPS)) $(ARGS)
 
 report: $(STAMP)

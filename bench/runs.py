@@ -1,9 +1,14 @@
 """Whole-stage runs for bench/speed.py: the wall time of a default `dvc repro` in a scratch repository, and the
-peak memory of the window and train stages, each in its own process."""
+peak memory of the window and train stages, each in its own process.
+
+    .venv/bin/python bench/runs.py --repro 3   # the dvc repro timings alone, medians of three runs
+"""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
+import statistics
 import shutil
 import subprocess
 import sys
@@ -19,9 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 TIME_STEP = 96
 
 
-def time_repro() -> tuple[float, float, float]:
-    """Wall times of a full default `dvc repro`, then a no-op one, then one after a plot param changed,
-    in a scratch git repository holding this project's files."""
+# What time_repro runs after the full `dvc repro`: nothing changed, a plot param, a forecast param (each
+# (section key, old, new) as params.yaml writes it).
+REPRO_RUNS = ("full default", "no-op", "plot-only", "forecast-only")
+CHANGES = (None, None, ("dpi", "100", "90"), ("steps", "24", "23"))
+
+
+def time_repro() -> tuple[float, ...]:
+    """Wall times of a full default `dvc repro`, then a no-op one, then one after a plot param changed, then
+    one after a forecast param changed (the forecast stage alone), in a scratch git repository holding this
+    project's files."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
         for name in ("pipeline", "lstm_forecast", "data", "dvc.yaml", "params.yaml"):
@@ -36,18 +48,31 @@ def time_repro() -> tuple[float, float, float]:
                     ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"]):
             subprocess.run(cmd, cwd=repo, env=env, check=True)
         walls = []
-        for change in (None, None, ("dpi", "100", "90")):
+        for change in CHANGES:
             if change:
                 params = repo / "params.yaml"
                 before = params.read_text()
                 after = before.replace(f"  {change[0]}: {change[1]}", f"  {change[0]}: {change[2]}")
                 if after == before:
-                    raise RuntimeError(f"params.yaml has no '{change[0]}: {change[1]}' to change for the plot-only run")
+                    raise RuntimeError(f"params.yaml has no '{change[0]}: {change[1]}' to change")
                 params.write_text(after)
             started = time.perf_counter()
             subprocess.run(["dvc", "repro", "--no-run-cache"], cwd=repo, env=env, check=True, capture_output=True)
             walls.append(time.perf_counter() - started)
-        return walls[0], walls[1], walls[2]
+        return tuple(walls)
+
+
+def report_repro(runs: int) -> None:
+    """Print the median wall time of each kind of `dvc repro` over ``runs`` runs, and the forecast stage's
+    share of the full one."""
+    walls = [time_repro() for _ in range(runs)]
+    for i, label in enumerate(REPRO_RUNS):
+        times = [w[i] for w in walls]
+        print(f"{label} dvc repro: median {statistics.median(times):.1f} s over {len(times)} run(s) "
+              f"({', '.join(f'{t:.1f}' for t in times)})")
+    shares = [w[3] / w[0] for w in walls]
+    print(f"forecast-only / full default, per run: {', '.join(f'{s:.3f}' for s in shares)} "
+          f"(median {statistics.median(shares):.3f})")
 
 
 def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
@@ -91,3 +116,9 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
             out = proc.stdout
             peaks.append(int(out.split()[-1]) / 1024)  # kB
         return peaks[0], peaks[1]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repro", type=int, default=3, help="runs of each kind of `dvc repro` to time")
+    report_repro(parser.parse_args().repro)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from lstm_forecast.scaling import fit_scaler  # noqa: E402
 from lstm_forecast.training import FitSettings, fit  # noqa: E402
 from lstm_forecast.windows import Windows  # noqa: E402
-from bench.runs import TIME_STEP, peak_rss_window_train, time_repro  # noqa: E402
+from bench.runs import TIME_STEP, peak_rss_window_train, report_repro  # noqa: E402
 
 WINDOWS = 700  # the reference tutorial's epoch: rows 1..800 less one window
 REFERENCE_TF1_SECONDS = 2.0  # the TensorFlow 1 tutorial's epoch on this machine, as measured for the issue
@@ -214,11 +214,7 @@ def main() -> None:
         window_mib, train_mib = peak_rss_window_train(points)
         print(f"peak RSS, {points:>10,} points: window {window_mib:7.0f} MiB, train {train_mib:7.0f} MiB")
     if args.repro:
-        walls = [time_repro() for _ in range(args.repro)]
-        for i, label in enumerate(("full default", "no-op", "plot-only")):
-            times = [w[i] for w in walls]
-            print(f"{label} dvc repro: median {statistics.median(times):.1f} s over {len(times)} run(s) "
-                  f"({', '.join(f'{t:.1f}' for t in times)})")
+        report_repro(args.repro)
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ def predict(model_path: Path, history: Path, sheet: str | None, column: str | No
     times = series["time"] if "time" in series and pd.api.types.is_datetime64_any_dtype(series["time"]) else None
     freq = info.freq if times is not None else None
     if saved["freq"] is not None and freq is not None and freq != saved["freq"]:
-        raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on {saved['freq']} "
-                        "data")
+        raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on "
+                        f"{saved['freq']} data")
     if meta.calendar and freq is None:
         raise UserError(f"--history={str(history)!r}: the model reads calendar inputs {list(meta.calendar)}, so the "
                         f"history needs a time column of dates at frequency {saved['freq']}")
@@ -97,8 +97,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise UserError(f"--out={str(args.out)!r}: the folder {str(args.out.parent)!r} does not exist")
     table = predict(args.model, args.history, args.sheet, args.column, args.time_column, args.steps)
     write_csv(args.out, table, project=False)
-    span = f"{table['time'].iloc[0]} to {table['time'].iloc[-1]}" if "time" in table else f"steps 1..{len(table)}"
-    log.info("forecast %d values after the %s's last, %s: wrote %s", len(table), args.history.name, span, args.out)
+    span = f"from {table['time'].iloc[0]} to {table['time'].iloc[-1]}" if "time" in table else "in steps"
+    log.info("forecast the %d values after the last of %s, %s: wrote %s", len(table), args.history, span, args.out)
 
 
 if __name__ == "__main__":

@@ -159,5 +159,6 @@ def test_the_next_repro_recovers_after_dvc_itself_is_killed(tmp_path, dvc_env):
     assert not (repo / "models" / "model.pt").exists()
     write_params(repo / "params.yaml", full_params())
     commit(repo, dvc_env, "back to 3 epochs")
-    assert repro(repo, dvc_env) == ["train", "evaluate", "crossval", "forecast", "plot"]  # its stale lock does not block the rerun
+    # Its stale lock does not block the rerun.
+    assert repro(repo, dvc_env) == ["train", "evaluate", "crossval", "forecast", "plot"]
     assert "up to date" in sh(repo, dvc_env, "dvc", "status").stdout
