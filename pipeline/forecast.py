@@ -65,12 +65,12 @@ def refit_model(values: np.ndarray, times: pd.Series | None, norm: Normalization
     whole = Normalization(n, {"train": (0, n), "val": (n, n), "test": (n, n)}, scaler, norm.difference,
                           norm.difference_test)
     inputs = Inputs.build(values, times, whole, index.calendar, freq, steps)
-    horizon = index.horizon if meta.strategy == "direct" else 1
-    features = None if inputs.features is None else inputs.features[:n]
-    windows = Windows(inputs.z[:n], (index.time_step, n - horizon + 1), index.time_step, index.target, horizon, 1,
-                      index.scale_windows, features)
     with param_errors("train"):
         device = resolve_device(train.device)
+    horizon = index.horizon if meta.strategy == "direct" else 1
+    features = None if inputs.features is None else inputs.features[:n].to(device)
+    windows = Windows(inputs.z[:n].to(device), (index.time_step, n - horizon + 1), index.time_step, index.target,
+                      horizon, 1, index.scale_windows, features)
     try:
         with param_errors("train"):
             model = refit(windows, train, meta.best_epochs, outputs, device).cpu()
