@@ -36,7 +36,14 @@ PHASES = {
 
 
 def export_onnx(model: Ensemble | LSTMForecaster, time_step: int, path: str | os.PathLike) -> None:
-    """Write ``model``'s graph to ``path`` as ONNX (opset OPSET); the same weights give the same bytes.
+    """Write ``onnx_bytes(model, time_step)`` to ``path``."""
+    graph = onnx_bytes(model, time_step)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(graph)
+
+
+def onnx_bytes(model: Ensemble | LSTMForecaster, time_step: int) -> bytes:
+    """``model``'s graph as ONNX (opset OPSET); the same weights give the same bytes.
 
     Input ``window``: float32 (batch, time_step, input_size), the scaled value first, then the calendar
     columns. Output ``output``: float32 (batch, time_step, output_size), the (median) output after every
@@ -61,8 +68,7 @@ def export_onnx(model: Ensemble | LSTMForecaster, time_step: int, path: str | os
     dims = proto.graph.output[0].type.tensor_type.shape.dim
     dims[1].dim_value, dims[2].dim_value = time_step, model.config.output_size
     _strip(proto)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(proto.SerializeToString(deterministic=True))
+    return proto.SerializeToString(deterministic=True)
 
 
 class _Exportable(LSTMForecaster):

@@ -85,6 +85,8 @@ def _cycle(offset) -> tuple[int, int, str] | None:
         return steps, offset.n, cycle
     if isinstance(offset, offsets.Tick) and 0 < offset.nanos < DAY_NS:
         return DAY_NS, offset.nanos, "day"
+    if isinstance(offset, offsets.Tick) and offset.nanos % DAY_NS == 0:  # 24h, 1440min: days, in a week
+        return 7 * DAY_NS, offset.nanos, "week"
     if isinstance(offset, offsets.BusinessHour):
         # Opening hours may cross midnight: each span is end - start modulo a day.
         day = sum((_minutes(end) - _minutes(start)) % (24 * 60) for start, end in zip(offset.start, offset.end))

@@ -34,8 +34,10 @@ def future_stamps(last: pd.Timestamp | None, freq: str | None, steps: int) -> pd
     when the forecast is in steps only."""
     if last is None or freq is None:
         return None
-    offset = pd.tseries.frequencies.to_offset(freq)
-    return pd.DatetimeIndex([last + k * offset for k in range(1, steps + 1)])
+    # date_range keeps the wall-clock time across a daylight-saving change, as ingest's calendar does;
+    # last + k * offset would add fixed 24-hour days.
+    stamps = pd.date_range(last, periods=steps + 1, freq=freq)
+    return stamps[1:] if stamps[0] == last else stamps[:steps]
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,13 @@ class Calibration:
     test_start: int
 
     def _step(self, h: int, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """Origins and scores of step h (1-based) that are observed, in ``split`` ('val', 'test' or 'all')."""
+        """Origins and scores of step h (1-based) that are observed, in ``split`` ('val', 'test' or 'all').
+        A validation score's value lies in the validation span too: the last h - 1 origins before test, whose
+        step h falls in test, belong to neither (as evaluate's validation windows end H - 1 before test)."""
         col = self.scores[:, h - 1]
         keep = np.isfinite(col)
         if split == "val":
-            keep &= self.origins < self.test_start
+            keep &= self.origins + h - 1 < self.test_start
         elif split == "test":
             keep &= self.origins >= self.test_start
         return self.origins[keep], col[keep]

@@ -18,9 +18,9 @@ from lstm_forecast import metrics
 from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.checkpoint import load_checkpoint, save_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.export import export_onnx, onnx_constants
+from lstm_forecast.export import onnx_bytes, onnx_constants
 from lstm_forecast.figures import future_figure, save
-from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
+from lstm_forecast.files import atomic_path, check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.future import Inputs, calibrate, forecast_future, level_name, stamp_text
 from lstm_forecast.intervals import local_scale
 from lstm_forecast.network import resolve_device
@@ -89,6 +89,13 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
     if meta.windows_shape() != (index.time_step, index.target, index.horizon, index.scale_windows, index.calendar):
         raise UserError(f"{paths.model} was not trained on the windows {paths.windows} describes; rerun train "
                         "(dvc repro)")
+    trained = (model.config.hidden_size, model.config.num_layers, model.config.dropout, bool(model.config.highway),
+               len(meta.best_epochs), meta.strategy)
+    if params.refit == "all" and trained != (train.hidden_size, train.num_layers, train.dropout, train.highway,
+                                             train.ensemble, train.strategy):
+        raise UserError(f"{paths.model} was trained with other train params than {paths.params}'s (hidden_size, "
+                        f"num_layers, dropout, highway, ensemble, strategy: {trained}), so it cannot say how long to "
+                        "retrain; rerun train (dvc repro)")
     steps = params.steps
     if meta.strategy == "direct" and steps > index.horizon:
         raise UserError(f"forecast.steps={steps} is longer than window.horizon={index.horizon}, all a direct model "
@@ -133,25 +140,29 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
     extra = {"normalization": future_norm.to_json(), "column": info.column, "steps": steps,
              "levels": list(params.levels), "bands": bands, "interval_window": evaluate.interval_window,
              "volatility_floor": floor, "interval_method": evaluate.interval_method}
-    save_checkpoint(paths.out_model, future_model, meta, extra | {"freq": freq})
     clock = time.perf_counter()
-    export_onnx(future_model, index.time_step, paths.onnx)
+    graph = onnx_bytes(future_model, index.time_step)
     seconds["export"] = time.perf_counter() - clock
-    write_json(paths.onnx_meta, onnx_constants(meta, future_norm, freq, extra))
-
-    write_csv(paths.forecast, table)
     recent = min(n, HISTORY_PER_STEP * steps)
     history = pd.DataFrame({"step": np.arange(1 - recent, 1), "actual": values[n - recent:]})
     if times is not None and freq is not None:
         history.insert(0, "time", stamp_text(pd.DatetimeIndex(times.iloc[n - recent:])))
-    write_csv(paths.history, history)
     by_step = pd.DataFrame({"step": np.arange(1, steps + 1)}
                            | {f"coverage_{level_name(lv)}": coverage[lv] for lv in params.levels})
-    write_csv(paths.coverage, by_step)
     results = {f"test_band{level_name(lv)}_coverage": float(coverage[lv].mean()) for lv in params.levels}
     results |= {f"band{level_name(lv)}_width": float(2 * half[lv].mean() * volatility) for lv in params.levels}
+    figure = future_figure(history, table, params.levels)
+
+    # Everything is computed: the writes come last, so a failure before them leaves every output as it was.
+    save_checkpoint(paths.out_model, future_model, meta, extra | {"freq": freq})
+    with atomic_path(paths.onnx) as tmp:
+        tmp.write_bytes(graph)
+    write_json(paths.onnx_meta, onnx_constants(meta, future_norm, freq, extra))
+    write_csv(paths.forecast, table)
+    write_csv(paths.history, history)
+    write_csv(paths.coverage, by_step)
     write_json(paths.metrics, results)
-    save(future_figure(history, table, params.levels), paths.figure, FIGURE_DPI)
+    save(figure, paths.figure, FIGURE_DPI)
 
     where = (f"from {table['time'].iloc[0]} to {table['time'].iloc[-1]} ({freq})" if "time" in table
              else f"steps 1..{steps} after the last of {n} values (no calendar)")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from pandas.tseries.frequencies import to_offset
 
 from lstm_forecast.artifacts import Normalization
 from lstm_forecast.checkpoint import load_forecaster
@@ -25,8 +26,10 @@ from lstm_forecast.series import select_series
 
 log = logging.getLogger("predict")
 
-# What a library argument is called on this command line.
-FLAGS = {"path": "--history", "sheet": "--sheet", "column": "--column", "time_column": "--time-column"}
+# What a library argument is called on this command line: ingest's options, as flags.
+FLAGS = {"path": "--history", "sheet": "--sheet", "column": "--column", "time_column": "--time-column",
+         "missing": "--missing", "sort": "--sort", "freq": "--freq", "header_row": "--header-row", "sep": "--sep",
+         "decimal": "--decimal"}
 
 
 @contextlib.contextmanager
@@ -38,18 +41,21 @@ def flag_errors() -> Iterator[None]:
         raise UserError(f"{FLAGS.get(err.name, err.name)}={err.value!r}: {err.reason}") from None
 
 
-def read_history(path: Path, sheet: str | None, column: str | None, time_column: str | None):
-    """The series in ``path``, read and checked as ingest reads its file (freq inferred, no gaps allowed)."""
+def read_history(args: argparse.Namespace):
+    """The series in ``args.history``, read and checked as ingest reads its file, with ingest's options."""
     with flag_errors():
-        table = read_table(str(path), sheet, 1, None)
-        series, info = select_series(table, column=column, time_column=time_column, start=None, stop=None,
-                                     missing="error", sort=False, freq="auto", decimal=None)
+        table = read_table(str(args.history), args.sheet, args.header_row, args.sep)
+        series, info = select_series(table, column=args.column, time_column=args.time_column, start=None,
+                                     stop=None, missing=args.missing, sort=args.sort, freq=args.freq,
+                                     decimal=args.decimal)
+    if len(series) < 2:
+        raise UserError(f"--history={str(args.history)!r}: only {len(series)} rows with values; need at least 2")
     return series, info
 
 
-def predict(model_path: Path, history: Path, sheet: str | None, column: str | None, time_column: str | None,
-            steps: int | None) -> pd.DataFrame:
+def predict(args: argparse.Namespace) -> pd.DataFrame:
     torch.set_num_threads(1)
+    model_path, history, steps = args.model, args.history, args.steps
     model, meta, saved = load_forecaster(model_path)
     if saved is None:
         raise UserError(f"--model={str(model_path)!r}: train's checkpoint holds no scaler or bands; use "
@@ -58,11 +64,11 @@ def predict(model_path: Path, history: Path, sheet: str | None, column: str | No
     if not 1 <= steps <= saved["steps"]:
         raise UserError(f"--steps={steps}: the model's bands were calibrated for steps 1..{saved['steps']} "
                         f"(forecast.steps); ask for 1 to {saved['steps']}, or rerun the forecast stage with more")
-    series, info = read_history(history, sheet, column, time_column)
+    series, info = read_history(args)
     values = series["value"].to_numpy(dtype=np.float64)
     times = series["time"] if "time" in series and pd.api.types.is_datetime64_any_dtype(series["time"]) else None
     freq = info.freq if times is not None else None
-    if saved["freq"] is not None and freq is not None and freq != saved["freq"]:
+    if saved["freq"] is not None and freq is not None and to_offset(freq) != to_offset(saved["freq"]):
         raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on "
                         f"{saved['freq']} data")
     if meta.calendar and freq is None:
@@ -90,12 +96,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sheet", help="the workbook's sheet (default: the first)")
     parser.add_argument("--column", help="the value column (default: the single numeric column)")
     parser.add_argument("--time-column", help="the time column (default: a date-typed one, or date/time/month)")
+    # The rest of ingest's options, with its defaults: a file the pipeline read with other ones needs them too.
+    parser.add_argument("--missing", choices=("error", "interpolate", "drop"), default="error",
+                        help="empty cells and absent periods (as ingest.missing; default: error)")
+    parser.add_argument("--sort", action="store_true", help="sort the rows by time (as ingest.sort)")
+    parser.add_argument("--freq", default="auto", help="the calendar: auto, none or a pandas alias (as ingest.freq)")
+    parser.add_argument("--header-row", type=int, default=1, help="the row of the column names (as ingest.header_row)")
+    parser.add_argument("--sep", help="the CSV separator (default: detected)")
+    parser.add_argument("--decimal", choices=(".", ","), help="the CSV decimal mark (default: settled by the cells)")
     parser.add_argument("--steps", type=int, help="values to forecast (default: the forecast stage's steps)")
     parser.add_argument("--out", required=True, type=Path, help="the forecast to write, CSV")
     args = parser.parse_args(argv)
     if not args.out.parent.is_dir():  # a typo in the folder, rather than a folder to create
         raise UserError(f"--out={str(args.out)!r}: the folder {str(args.out.parent)!r} does not exist")
-    table = predict(args.model, args.history, args.sheet, args.column, args.time_column, args.steps)
+    if args.out.is_dir():
+        raise UserError(f"--out={str(args.out)!r}: a folder; name the CSV file to write")
+    if args.out.resolve() == args.history.resolve():
+        raise UserError(f"--out={str(args.out)!r}: that is the --history file; write the forecast elsewhere")
+    if args.freq not in ("auto", "none"):
+        try:
+            to_offset(args.freq)
+        except ValueError:
+            raise UserError(f"--freq={args.freq!r}: not a pandas frequency alias (such as MS, W-MON, D, h, 30min); "
+                            "or auto, or none") from None
+    if args.header_row < 1:
+        raise UserError(f"--header-row={args.header_row}: should be >= 1 (the row of the column names)")
+    table = predict(args)
     write_csv(args.out, table, project=False)
     span = f"from {table['time'].iloc[0]} to {table['time'].iloc[-1]}" if "time" in table else "in steps"
     log.info("forecast the %d values after the last of %s, %s: wrote %s", len(table), args.history, span, args.out)

@@ -32,15 +32,23 @@ def test_future_stamps_start_one_period_after_the_last(freq, last, first):
     assert list(stamps) == list(pd.date_range(first, periods=3, freq=freq))
 
 
+def test_future_stamps_keep_the_wall_clock_across_a_daylight_saving_change():
+    last = pd.Timestamp("2024-03-29", tz="Europe/Berlin")  # clocks go forward on 31 March
+    stamps = future_stamps(last, "D", 4)
+    assert [s.hour for s in stamps] == [0, 0, 0, 0]
+    assert list(stamps) == list(pd.date_range("2024-03-30", periods=4, freq="D", tz="Europe/Berlin"))
+
+
 def test_without_a_calendar_the_future_is_in_steps():
     assert future_stamps(None, "MS", 3) is None and future_stamps(pd.Timestamp("2020-01-01"), None, 3) is None
 
 
-def test_refit_on_the_training_windows_gives_the_trained_members_bit_for_bit():
+@pytest.mark.parametrize("kernel, highway", [("torch", False), ("c", True)])  # the shipped model: c, highway
+def test_refit_on_the_training_windows_gives_the_trained_members_bit_for_bit(kernel, highway):
     z = torch.tensor(np.sin(np.arange(200) / 4), dtype=torch.float32)
     train, val = Windows(z, (12, 150), 12, "sequence"), Windows(z, (150, 200), 12, "last")
     settings = FitSettings(hidden_size=4, num_layers=1, epochs=6, batch_size=16, lr=0.05, seed=3, ensemble=2,
-                           lstm_kernel="torch")
+                           lstm_kernel=kernel, highway=highway, steps_per_epoch=3)
     trained = fit(train, val, settings, torch.device("cpu"))
     epochs = tuple(m.best_epoch for m in trained.members)
     again = refit(train, settings, epochs, 1, torch.device("cpu"))
@@ -99,6 +107,19 @@ def test_bands_from_validation_cover_exchangeable_test_scores_at_their_level(met
     assert np.all(np.abs(coverage - level) < 0.02)
 
 
+def test_bands_checked_on_test_are_calibrated_on_no_test_value():
+    # Step h from origin t forecasts value t + h - 1: a calibration score from an origin before test whose
+    # value lies in test would check the bands on a value they were calibrated on.
+    cal = calibration(200)
+    for h in (1, 2, 3):
+        origins, _ = cal._step(h, "val")
+        assert origins.max() + h - 1 == cal.test_start - 1
+    spoiled = Calibration(cal.origins, cal.scores.copy(), cal.test_start)
+    spoiled.scores[98:100, 2] = 1e9  # step 3 from origins 98 and 99: values 100 and 101, in test
+    for method in ("split", "adaptive"):
+        np.testing.assert_array_equal(spoiled.test_coverage(0.8, method, 0.02), cal.test_coverage(0.8, method, 0.02))
+
+
 def test_split_bands_take_the_conformal_quantile_of_every_observed_score():
     cal = calibration(200)
     half = cal.future_half_widths(0.8, "split", 0.02, 200)
@@ -113,7 +134,8 @@ def test_adaptive_bands_are_the_next_step_of_the_test_sequence():
     half = cal.future_half_widths(0.9, "adaptive", 0.05, 200)
     for h in (1, 3):
         test = np.arange(100, 200 - h + 1)
-        expected, _ = adaptive_step(cal.scores[:100, h - 1], np.append(cal.scores[test, h - 1], 0.0),
+        # Validation scores whose value lies in validation: origins up to 100 - h.
+        expected, _ = adaptive_step(cal.scores[:101 - h, h - 1], np.append(cal.scores[test, h - 1], 0.0),
                                     np.append(test, 200), h, 0.9, 0.05)
         assert half[h - 1] == expected[-1]
 
@@ -201,3 +223,47 @@ def test_a_direct_model_forecasts_at_most_its_horizon(forecasted, capsys):
     write_params(forecasted / "params.yaml", params | {"forecast": {"steps": 3}})
     assert forecast_stage.main(stage_argv("forecast")) == 0
     assert len(pd.read_csv(forecasted / "metrics" / "forecast.csv")) == 3
+
+
+def test_predict_reads_the_file_with_ingests_options(forecasted, capsys):
+    gappy = sine_series(241).drop(index=[230]).reset_index(drop=True)  # one month absent
+    gappy.to_csv(forecasted / "gappy.csv", index=False)
+    capsys.readouterr()
+    assert predict.main(["--history", "gappy.csv", "--out", "out.csv"]) == 2
+    assert capsys.readouterr().err.startswith("error: --freq='auto': 1 periods of the calendar (MS) have no row: "
+                                              "2019-03-01 00:00:00; missing 'interpolate' fills them in")
+    assert predict.main(["--history", "gappy.csv", "--missing", "interpolate", "--out", "out.csv"]) == 0
+    assert pd.read_csv(forecasted / "out.csv")["time"].iloc[0] == "2020-02-01"
+
+
+@pytest.mark.parametrize("out, message", [
+    ("models", "error: --out='models': a folder; name the CSV file to write"),
+    ("series.csv", "error: --out='series.csv': that is the --history file; write the forecast elsewhere"),
+])
+def test_predict_refuses_an_output_that_is_a_folder_or_its_input(forecasted, capsys, out, message):
+    before = (forecasted / "series.csv").read_bytes()
+    capsys.readouterr()
+    assert predict.main(["--history", "series.csv", "--out", out]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert (forecasted / "series.csv").read_bytes() == before
+
+
+def test_a_model_trained_on_another_alias_of_the_calendar_reads_the_file(tiny_project):
+    # ingest records the alias it was given; predict infers MS from the same dates.
+    write_params(tiny_project / "params.yaml", SMALL_PARAMS | {"ingest": SMALL_PARAMS["ingest"] | {"freq": "1MS"}})
+    run_stages(("ingest", "normalize", "window", "train", "forecast"))
+    assert load_forecaster(tiny_project / "models" / "forecast.pt")[2]["freq"] == "1MS"
+    assert predict.main(["--history", "series.csv", "--out", "again.csv"]) == 0
+    assert (tiny_project / "again.csv").read_bytes() == (tiny_project / "metrics" / "forecast.csv").read_bytes()
+
+
+def test_retraining_refuses_train_params_the_model_was_not_trained_with(forecasted, capsys):
+    write_params(forecasted / "params.yaml", SMALL_PARAMS | {"train": SMALL_PARAMS["train"] | {"hidden_size": 4}})
+    before = (forecasted / "metrics" / "forecast.csv").read_bytes()
+    capsys.readouterr()
+    assert forecast_stage.main(stage_argv("forecast")) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: models/model.pt was trained with other train params than params.yaml's (hidden_size, num_layers, "
+        "dropout, highway, ensemble, strategy: (8, 2, 0.0, False, 1, 'recursive')), so it cannot say how long to "
+        "retrain; rerun train (dvc repro)")
+    assert (forecasted / "metrics" / "forecast.csv").read_bytes() == before
