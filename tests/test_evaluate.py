@@ -128,7 +128,8 @@ def test_evaluate_scores_the_same_points_for_every_model(tiny_project):
 def test_multi_step_horizon_reports_every_step(tiny_project, strategy):
     params = {**SMALL_PARAMS, "window": {**SMALL_PARAMS["window"], "horizon": 3},
               "train": {**SMALL_PARAMS["train"], "strategy": strategy},
-              "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24, "stride": 2}}
+              "evaluate": {**SMALL_PARAMS["evaluate"], "season": 24, "stride": 2},
+              "forecast": {"steps": 3}}  # a direct model forecasts at most its horizon
     write_params(tiny_project / "params.yaml", params)
     run_stages()
     results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
