@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from lstm_forecast.errors import UserError
 from lstm_forecast.files import read_json
 from lstm_forecast.scaling import Scaler
@@ -59,6 +61,12 @@ class SeriesInfo:
         return cls.from_json(read_json(path), str(path))
 
 
+def modelled_series(values: np.ndarray, difference: bool) -> np.ndarray:
+    """The series the model reads: the levels, or with ``difference`` the one-step changes y[t] - y[t-1],
+    the first point's (which has none) taken as 0."""
+    return np.diff(values, prepend=values[0]) if difference else values
+
+
 @dataclass(frozen=True)
 class Normalization:
     """normalize's output: the series' length, each split's span, and the scaler fitted on the training span
@@ -70,6 +78,10 @@ class Normalization:
     scaler: Scaler
     difference: bool
     difference_test: dict[str, Any] | None = None
+
+    def scaled(self, values: np.ndarray) -> np.ndarray:
+        """``values`` as the model reads them: the modelled series (modelled_series), scaled."""
+        return self.scaler.transform(modelled_series(values, self.difference))
 
     @property
     def scale_windows(self) -> bool:

@@ -41,6 +41,17 @@ class Calendar:
         return pd.Index(np.arange(first, last + self.step / 2, self.step))
 
 
+def known_freq(freq: str) -> bool:
+    """Whether ``freq`` is what the ``freq`` option takes: auto, none, or a pandas frequency alias."""
+    if freq in ("auto", "none"):
+        return True
+    try:
+        pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return False
+    return True
+
+
 def _listed(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from lstm_forecast.artifacts import CheckpointMeta
+from lstm_forecast.artifacts import CheckpointMeta, WindowIndex
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.files import atomic_path
 from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
@@ -71,6 +71,21 @@ def load_forecaster(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta, 
     model.load_state_dict(state)
     model.eval()
     return model, meta, forecaster
+
+
+def load_trained_on(model_path: str | os.PathLike, windows_path: str | os.PathLike,
+                    index: WindowIndex) -> tuple[Ensemble, CheckpointMeta]:
+    """The checkpoint's model, which must have been trained on the windows ``index`` (read from
+    ``windows_path``) describes: evaluate's and forecast's check before they use it."""
+    model, meta = load_checkpoint(model_path)
+    trained = meta.windows_shape()
+    wanted = (index.time_step, index.target, index.horizon, index.scale_windows, index.calendar)
+    if trained != wanted:
+        raise UserError(
+            f"{model_path} was trained on windows of (time_step, target, horizon, scale_windows, calendar) = "
+            f"{trained} but {windows_path} has {wanted}; rerun train (dvc repro)"
+        )
+    return model, meta
 
 
 def _state_mismatch(expected: dict[str, torch.Tensor], found: Any) -> list[str]:

@@ -29,6 +29,13 @@ def level_name(level: float) -> str:
     return f"{100 * level:g}"
 
 
+def series_times(series: pd.DataFrame) -> pd.Series | None:
+    """The series' time stamps (ingest's ``time`` column) when they are dates; None for rows without them."""
+    if "time" in series and pd.api.types.is_datetime64_any_dtype(series["time"]):
+        return series["time"]
+    return None
+
+
 def future_stamps(last: pd.Timestamp | None, freq: str | None, steps: int) -> pd.DatetimeIndex | None:
     """The ``steps`` time stamps after ``last`` on the calendar ``freq`` (a pandas alias); None without one,
     when the forecast is in steps only."""
@@ -53,8 +60,7 @@ class Inputs:
     @classmethod
     def build(cls, values: np.ndarray, times: pd.Series | None, norm: Normalization, calendar: tuple[str, ...],
               freq: str | None, steps: int) -> Inputs:
-        modelled = np.diff(values, prepend=values[0]) if norm.difference else values
-        z = np.concatenate([norm.scaler.transform(modelled), np.zeros(steps)])
+        z = np.concatenate([norm.scaled(values), np.zeros(steps)])
         features = None
         if calendar:
             stamps = future_stamps(None if times is None else times.iloc[-1], freq, steps)

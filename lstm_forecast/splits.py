@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lstm_forecast.artifacts import Normalization, Span
+from lstm_forecast.artifacts import Normalization, Span, modelled_series
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.scaling import fit_scaler
 from lstm_forecast.stationarity import choose_difference
@@ -65,7 +65,7 @@ def scale_series(series: pd.DataFrame, bounds: dict[str, Span], method: str,
     if difference == "auto":
         test = choose_difference(values[bounds["train"][0] : bounds["train"][1]])
         difference = test.difference
-    modelled = np.diff(values, prepend=values[0]) if difference else values
+    modelled = modelled_series(values, difference)
     train_lo, train_hi = bounds["train"]
     # Fit on the training span only; with differencing, without the artificial first change.
     scaler = fit_scaler(modelled[train_lo + int(difference) : train_hi], method)

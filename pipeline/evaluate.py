@@ -13,31 +13,18 @@ import numpy as np
 import torch
 
 from lstm_forecast import metrics
-from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.artifacts import Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.backtest import SCORED_SPLITS, backtest
-from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.checkpoint import load_trained_on
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.network import Ensemble, resolve_device
+from lstm_forecast.network import resolve_device
 from lstm_forecast.params import load_section
 from lstm_forecast.settings.evaluate import EvaluateParams
 from lstm_forecast.scoring import ALPHA, score_splits, tables
 from lstm_forecast.windows import series_tensors
 
 log = logging.getLogger("evaluate")
-
-
-def load_model(model_path: Path, windows_path: Path, index: WindowIndex) -> tuple[Ensemble, CheckpointMeta]:
-    """The checkpoint's model, which must have been trained on the windows ``index`` describes."""
-    model, meta = load_checkpoint(model_path)
-    trained = meta.windows_shape()
-    wanted = (index.time_step, index.target, index.horizon, index.scale_windows, index.calendar)
-    if trained != wanted:
-        raise UserError(
-            f"{model_path} was trained on windows of (time_step, target, horizon, scale_windows, calendar) = "
-            f"{trained} but {windows_path} has {wanted}; rerun train (dvc repro)"
-        )
-    return model, meta
 
 
 def verdict(lstm_rmse: float, other_rmse: float, p: float) -> str:
@@ -103,7 +90,7 @@ def run(
         season = given if given == params.season else f"{given} ({params.season})"
         raise UserError(f"window.horizon={index.horizon} is longer than evaluate.season={season}: the seasonal "
                         "naive forecast would read values after its origin; use a season >= horizon")
-    model, meta = load_model(model_path, windows_path, index)
+    model, meta = load_trained_on(model_path, windows_path, index)
     log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])  # load_checkpoint returns it in eval mode
     values = frame["value"].to_numpy(dtype=np.float64)
     train_lo, train_hi = norm.splits["train"]

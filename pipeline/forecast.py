@@ -15,13 +15,13 @@ import pandas as pd
 import torch
 
 from lstm_forecast import metrics
-from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
-from lstm_forecast.checkpoint import load_checkpoint, save_checkpoint
+from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex, modelled_series
+from lstm_forecast.checkpoint import load_trained_on, save_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.export import onnx_bytes, onnx_constants
 from lstm_forecast.figures import future_figure, save
 from lstm_forecast.files import atomic_path, check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.future import Inputs, calibrate, forecast_future, level_name, stamp_text
+from lstm_forecast.future import Inputs, calibrate, forecast_future, level_name, series_times, stamp_text
 from lstm_forecast.intervals import local_scale
 from lstm_forecast.network import resolve_device
 from lstm_forecast.params import load_section, require
@@ -58,9 +58,9 @@ def refit_model(values: np.ndarray, times: pd.Series | None, norm: Normalization
                 meta: CheckpointMeta, freq: str | None, steps: int, train: TrainParams, outputs: int):
     """The model retrained on the whole series, and its normalization: the scaler refitted on the whole series."""
     n = len(values)
-    modelled = np.diff(values, prepend=values[0]) if norm.difference else values
     with param_errors("normalize"):
-        scaler = fit_scaler(modelled[int(norm.difference):], norm.scaler.method)
+        # Without the first point's change when differenced: it is no change, as in scale_series.
+        scaler = fit_scaler(modelled_series(values, norm.difference)[int(norm.difference):], norm.scaler.method)
     # All of it is training now; empty validation and test spans at the end.
     whole = Normalization(n, {"train": (0, n), "val": (n, n), "test": (n, n)}, scaler, norm.difference,
                           norm.difference_test)
@@ -85,10 +85,7 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
     torch.set_num_threads(train.threads)
     frame, info = read_parquet(paths.series), SeriesInfo.read(paths.info)
     norm, index = Normalization.read(paths.stats), WindowIndex.read(paths.windows)
-    model, meta = load_checkpoint(paths.model)
-    if meta.windows_shape() != (index.time_step, index.target, index.horizon, index.scale_windows, index.calendar):
-        raise UserError(f"{paths.model} was not trained on the windows {paths.windows} describes; rerun train "
-                        "(dvc repro)")
+    model, meta = load_trained_on(paths.model, paths.windows, index)
     trained = (model.config.hidden_size, model.config.num_layers, model.config.dropout, bool(model.config.highway),
                len(meta.best_epochs), meta.strategy)
     if params.refit == "all" and trained != (train.hidden_size, train.num_layers, train.dropout, train.highway,
@@ -107,7 +104,7 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
                         f"test forecast of the last steps could be scored to check the bands; use forecast.steps <= "
                         f"{test_hi - test_lo}, or a longer normalize.test")
     values = frame["value"].to_numpy(dtype=np.float64)
-    times = frame["time"] if "time" in frame and pd.api.types.is_datetime64_any_dtype(frame["time"]) else None
+    times = series_times(frame)
     freq = info.freq if times is not None else None
     n = len(values)
     train_lo, train_hi = norm.splits["train"]

@@ -10,9 +10,8 @@ from typing import Literal
 
 import pandas as pd
 
-from pandas.tseries.frequencies import to_offset
-
 from lstm_forecast.artifacts import SeriesInfo
+from lstm_forecast.calendar import known_freq
 from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, write_json, write_parquet
 from lstm_forecast.params import load_section, require
@@ -48,12 +47,8 @@ class IngestParams:
         require(self.header_row >= 1, f"ingest.header_row={self.header_row} should be >= 1 (the row of the headers)")
         require(self.sep is None or len(self.sep) == 1, f"ingest.sep={self.sep!r} should be one character, such as "
                 "',' ';' or a tab, or null to detect it")
-        if self.freq not in ("auto", "none"):
-            try:
-                to_offset(self.freq)
-            except ValueError:
-                raise UserError(f"ingest.freq={self.freq!r} is not a pandas frequency alias (such as 'MS', 'W-MON', "
-                                "'D', 'B', 'h', 'bh', '30min'); or use 'auto' or 'none'") from None
+        require(known_freq(self.freq), f"ingest.freq={self.freq!r} is not a pandas frequency alias (such as 'MS', "
+                "'W-MON', 'D', 'B', 'h', 'bh', '30min'); or use 'auto' or 'none'")
 
 
 def ingest(table: Table | pd.DataFrame, params: IngestParams) -> tuple[pd.DataFrame, SeriesInfo]:

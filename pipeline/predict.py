@@ -17,10 +17,11 @@ import torch
 from pandas.tseries.frequencies import to_offset
 
 from lstm_forecast.artifacts import Normalization
+from lstm_forecast.calendar import known_freq
 from lstm_forecast.checkpoint import load_forecaster
 from lstm_forecast.errors import ArgumentError, UserError, stage_main
 from lstm_forecast.files import write_csv
-from lstm_forecast.future import forecast_future, level_name
+from lstm_forecast.future import forecast_future, level_name, series_times
 from lstm_forecast.reading import read_table
 from lstm_forecast.series import select_series
 
@@ -66,7 +67,7 @@ def predict(args: argparse.Namespace) -> pd.DataFrame:
                         f"(forecast.steps); ask for 1 to {saved['steps']}, or rerun the forecast stage with more")
     series, info = read_history(args)
     values = series["value"].to_numpy(dtype=np.float64)
-    times = series["time"] if "time" in series and pd.api.types.is_datetime64_any_dtype(series["time"]) else None
+    times = series_times(series)
     freq = info.freq if times is not None else None
     if saved["freq"] is not None and freq is not None and to_offset(freq) != to_offset(saved["freq"]):
         raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on "
@@ -113,12 +114,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise UserError(f"--out={str(args.out)!r}: a folder; name the CSV file to write")
     if args.out.resolve() == args.history.resolve():
         raise UserError(f"--out={str(args.out)!r}: that is the --history file; write the forecast elsewhere")
-    if args.freq not in ("auto", "none"):
-        try:
-            to_offset(args.freq)
-        except ValueError:
-            raise UserError(f"--freq={args.freq!r}: not a pandas frequency alias (such as MS, W-MON, D, h, 30min); "
-                            "or auto, or none") from None
+    if not known_freq(args.freq):
+        raise UserError(f"--freq={args.freq!r}: not a pandas frequency alias (such as MS, W-MON, D, h, 30min); "
+                        "or auto, or none")
     if args.header_row < 1:
         raise UserError(f"--header-row={args.header_row}: should be >= 1 (the row of the column names)")
     table = predict(args)
