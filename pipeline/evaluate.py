@@ -27,11 +27,14 @@ from lstm_forecast.windows import series_tensors
 log = logging.getLogger("evaluate")
 
 
-def verdict(lstm_rmse: float, other_rmse: float, p: float) -> str:
-    """'better' / 'worse' (the LSTM's) when the difference is significant, with its p-value."""
+def verdict(model: str, lstm_rmse: float, other_rmse: float, p: float) -> str:
+    """Which of the LSTM and ``model`` is better when the difference is significant, with its p-value; the
+    winner is named first ("LSTM better than persistence"), never left to be read off the word order."""
     if p >= ALPHA:
-        return f"no significant difference (p {p:.3f})"
-    return f"{'better' if lstm_rmse < other_rmse else 'worse'} (p {p:.3f})"
+        return f"{model} no significant difference (p {p:.3f})"
+    if lstm_rmse < other_rmse:
+        return f"LSTM better than {model} (p {p:.3f})"
+    return f"{model} better than the LSTM (p {p:.3f})"
 
 
 def winner(results: dict[str, float], models: list[str], metric: str) -> str:
@@ -66,7 +69,7 @@ def log_summary(results: dict[str, float], models: list[str], params: EvaluatePa
         log.warning("%s", warning)
     log.info("test winners: %s", ", ".join(winner(results, models, metric) for metric in metrics.METRICS))
     log.info("test, LSTM against each model (Diebold-Mariano, squared errors): %s", "; ".join(
-        f"{m} {verdict(results['test_lstm_rmse'], results[f'test_{m}_rmse'], results[f'test_lstm_vs_{m}_dm_p'])}"
+        verdict(m, results["test_lstm_rmse"], results[f"test_{m}_rmse"], results[f"test_lstm_vs_{m}_dm_p"])
         for m in models if m != "lstm"))
     log.info("%.0f%% %s interval on test: coverage %.3f, mean width %.2f", 100 * params.interval,
              params.interval_method, results["test_lstm_coverage"], results["test_lstm_width"])

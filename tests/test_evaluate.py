@@ -1,3 +1,4 @@
+import collections
 import json
 
 import numpy as np
@@ -319,6 +320,27 @@ def test_the_winners_line_says_when_a_win_is_not_significant():
     assert winner(results, ["lstm", "linear"], "rmse") == "rmse linear"
     results["test_lstm_rmse"] = 1.0
     assert winner(results, ["lstm", "linear"], "rmse") == "rmse lstm"
+
+
+def test_the_diebold_mariano_line_names_the_better_model():
+    # "persistence better (p 0.003)" used to mean the LSTM was better: the winner is now named first.
+    from pipeline.evaluate import verdict
+
+    assert verdict("persistence", 1.0, 2.0, 0.003) == "LSTM better than persistence (p 0.003)"
+    assert verdict("linear", 2.0, 1.0, 0.01) == "linear better than the LSTM (p 0.010)"
+    assert verdict("linear", 2.0, 1.0, 0.3) == "linear no significant difference (p 0.300)"
+
+
+def test_the_logged_diebold_mariano_line_names_the_winner_of_each_pair(caplog):
+    from pipeline.evaluate import log_summary
+
+    results = collections.defaultdict(lambda: 1.0, {
+        "test_lstm_rmse": 2.0, "test_persistence_rmse": 3.0, "test_linear_rmse": 1.5,
+        "test_lstm_vs_persistence_dm_p": 0.003, "test_lstm_vs_linear_dm_p": 0.02})
+    with caplog.at_level("INFO"):
+        log_summary(results, ["lstm", "persistence", "linear"], EvaluateParams())
+    line = next(r.message for r in caplog.records if "Diebold-Mariano" in r.message)
+    assert line.endswith(": LSTM better than persistence (p 0.003); linear better than the LSTM (p 0.020)")
 
 
 def test_a_guard_warns_when_the_lstm_is_worse_than_persistence_on_validation(tiny_project, caplog):
