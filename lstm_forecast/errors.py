@@ -87,6 +87,14 @@ def _terminated(signum: int, frame: object) -> None:
     raise Interrupted(f"stopped by {signal.Signals(signum).name}; {NOTHING_HALF_WRITTEN}", signum)
 
 
+def interrupted_while_starting(signum: int, frame: object) -> None:
+    """SIGINT handler for a stage's first seconds, installed by pipeline/__init__.py before the stage's imports
+    (torch alone takes seconds): one line and 130, not the traceback of whatever import was running.
+    ``stage_main`` swaps it for Python's own while the stage works, so that KeyboardInterrupt reaches it."""
+    print(f"error: interrupted (Ctrl-C); {NOTHING_HALF_WRITTEN}", file=sys.stderr, flush=True)
+    raise SystemExit(128 + signum)  # not os._exit: a `finally` on the way still runs
+
+
 def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequence[str] | None], int]:
     """Wrap a stage's ``main``: set up logging, report a UserError or an interruption as one line, return
     the exit code. Outputs are written through ``files.atomic_path``, so a stop leaves none half-written.
@@ -99,6 +107,12 @@ def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequen
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
         previous = signal.signal(signal.SIGTERM, _terminated)
+        # While the stage works, Ctrl-C raises KeyboardInterrupt (StopAfterBatch may take it over) and the
+        # stage's `finally` blocks clean up before the line below; back in place afterwards, so that a Ctrl-C
+        # while the interpreter exits is one line too.
+        starting = signal.getsignal(signal.SIGINT) is interrupted_while_starting
+        if starting:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             func(argv)
         except UserError as err:
@@ -112,6 +126,8 @@ def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequen
             return 128 + signal.SIGINT
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if starting:
+                signal.signal(signal.SIGINT, interrupted_while_starting)
         return 0
 
     return wrapper

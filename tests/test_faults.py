@@ -2,8 +2,10 @@
 
 Each stage runs in a subprocess that is stopped for real. A small wrapper pauses the stage at a known point
 (halfway through writing an output, or just before the rename that publishes it) and says so on stdout, so
-the kill lands exactly there rather than at a random moment.
+the kill lands exactly there rather than at a random moment. Ctrl-C at any moment of ``python -m pipeline.<stage>``
+(as DVC runs it), its imports included, is one line and exit 130.
 """
+import importlib
 import json
 import os
 import signal
@@ -162,3 +164,62 @@ def test_the_next_repro_recovers_after_dvc_itself_is_killed(tmp_path, dvc_env):
     # Its stale lock does not block the rerun.
     assert repro(repo, dvc_env) == ["train", "evaluate", "crossval", "forecast", "plot"]
     assert "up to date" in sh(repo, dvc_env, "dvc", "status").stdout
+
+
+# Put on PYTHONPATH as sitecustomize.py: the stage's `import torch` (its first seconds) waits to be
+# interrupted, and says so on stdout, so the Ctrl-C lands inside that import rather than at a random moment.
+PAUSE_IN_IMPORT = """
+import sys, time
+
+class PauseBeforeTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            print("IMPORTING torch", flush=True)
+            time.sleep(120)
+        return None
+
+sys.meta_path.insert(0, PauseBeforeTorch())
+"""
+
+
+@pytest.mark.parametrize("moment", ["importing torch", "training"])
+def test_ctrl_c_at_any_moment_of_a_stage_run_as_dvc_runs_it_is_one_line(tiny_project, tmp_path_factory, moment):
+    run_stages(["ingest", "normalize", "window"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "epochs": 100000}})
+    path = [str(ROOT)]
+    if moment == "importing torch":
+        hook = tmp_path_factory.mktemp("hook")
+        (hook / "sitecustomize.py").write_text(PAUSE_IN_IMPORT)
+        path.insert(0, str(hook))
+    # As dvc.yaml's cmd runs it: `python -m pipeline.train`, not a wrapper that imports the stage.
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.train", *stage_argv("train")],
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    if moment == "importing torch":
+        wait_for(proc, "IMPORTING torch")
+    else:
+        for line in proc.stderr:  # the log, up to the start of training
+            seen.append(line)
+            if "training on" in line:
+                break
+        time.sleep(1.0)  # well into training
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # nothing once it has exited; a stage that missed the Ctrl-C must not train on
+    lines = "".join(seen + [err]).splitlines()
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert "Traceback" not in err
+    assert [line for line in lines if line.startswith("error:")] == [lines[-1]]
+    assert lines[-1].startswith("error: interrupted (Ctrl-C)")
+    if moment == "importing torch":
+        assert lines == ["error: interrupted (Ctrl-C); no output was left half-written (dvc repro reruns the stage)"]
+    assert not (tiny_project / "models").exists()
+
+
+def test_importing_the_stages_leaves_ctrl_c_alone():
+    # The tests, pipeline.predict's callers and notebooks import stage modules: Ctrl-C stays KeyboardInterrupt.
+    importlib.import_module("pipeline.train")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
