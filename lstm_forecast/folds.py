@@ -31,7 +31,7 @@ def train_fold(series: torch.Tensor, features: torch.Tensor | None, index: Windo
     outputs = index.horizon if train.strategy == "direct" else 1
     train_windows = split_windows(series, features, index, "train", index.target, outputs)
     val_windows = split_windows(series, features, index, "val", "last", index.horizon)
-    return fit(train_windows, val_windows, train, device).model.eval()
+    return fit(train_windows, val_windows, train.for_windows(len(train_windows)), device).model.eval()
 
 
 def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,

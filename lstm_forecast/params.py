@@ -47,6 +47,13 @@ def load_section(cls: type[T], section: str, path: str | os.PathLike = "params.y
     return parse_section(cls, section, raw)
 
 
+def load_keys(cls: type[T], section: str, keys: tuple[str, ...], path: str | os.PathLike = "params.yaml") -> T:
+    """Only ``keys`` of ``section`` (the others take their defaults): for a stage that reads a few keys of
+    another stage's section, each declared in dvc.yaml, so that the others do not rerun it."""
+    raw = read_params_file(path).get(section) or {}
+    return parse_section(cls, section, {k: raw[k] for k in keys if k in raw} if isinstance(raw, dict) else {})
+
+
 def parse_section(cls: type[T], section: str, raw: dict[str, Any]) -> T:
     """Check ``raw`` against the fields of ``cls`` and build it; errors name ``section.key``."""
     fields = {f.name: f for f in dataclasses.fields(cls)}

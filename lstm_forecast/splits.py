@@ -34,7 +34,11 @@ def fold_splits(n: int, fractions: tuple[float, float, float], folds: int) -> li
     values. Test spans are as long as today's, consecutive, disjoint, and end at the end of the series;
     validation is as long as today's and ends where test begins; training takes everything before. The
     last fold is today's split of the whole series."""
-    today = split_bounds(n, fractions)
+    return fold_bounds(n, split_bounds(n, fractions), folds)
+
+
+def fold_bounds(n: int, today: dict[str, Span], folds: int) -> list[tuple[int, dict[str, Span]]]:
+    """``fold_splits`` from today's split bounds ``today`` of the ``n`` values."""
     val, test = today["val"][1] - today["val"][0], today["test"][1] - today["test"][0]
     plans = []
     for back in range(folds - 1, -1, -1):

@@ -6,9 +6,7 @@ import argparse
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -18,15 +16,17 @@ from lstm_forecast import metrics
 from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex, modelled_series
 from lstm_forecast.checkpoint import load_trained_on, save_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.settings.feasibility import forecast_steps
 from lstm_forecast.export import onnx_bytes, onnx_constants
 from lstm_forecast.figures import future_figure, save
 from lstm_forecast.files import atomic_path, check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.future import Inputs, calibrate, forecast_future, level_name, series_times, stamp_text
 from lstm_forecast.intervals import local_scale
 from lstm_forecast.network import resolve_device
-from lstm_forecast.params import load_section, require
+from lstm_forecast.params import load_section
 from lstm_forecast.scaling import fit_scaler
 from lstm_forecast.settings.evaluate import EvaluateParams
+from lstm_forecast.settings.forecast import ForecastParams
 from lstm_forecast.settings.train import TrainParams
 from lstm_forecast.training import Diverged, refit
 from lstm_forecast.windows import Windows
@@ -36,22 +36,6 @@ log = logging.getLogger("forecast")
 # The figure and its DVC plot show the last HISTORY_PER_STEP * S observed values before the forecast.
 HISTORY_PER_STEP = 4
 FIGURE_DPI = 100
-
-
-@dataclass(frozen=True)
-class ForecastParams:
-    steps: int = 24
-    # all: retrain on the whole series for the epochs validation chose, scaler refitted on it | none: the
-    # evaluated model as it is.
-    refit: Literal["all", "none"] = "all"
-    levels: tuple[float, ...] = (0.8, 0.95)
-
-    def validate(self) -> None:
-        require(self.steps >= 1, f"forecast.steps={self.steps} should be >= 1")
-        require(len(self.levels) >= 1 and all(0 < lv < 1 for lv in self.levels)
-                and len(set(self.levels)) == len(self.levels),
-                f"forecast.levels={list(self.levels)} should list distinct coverages between 0 and 1, "
-                "such as [0.8, 0.95]")
 
 
 def refit_model(values: np.ndarray, times: pd.Series | None, norm: Normalization, index: WindowIndex,
@@ -67,6 +51,8 @@ def refit_model(values: np.ndarray, times: pd.Series | None, norm: Normalization
     inputs = Inputs.build(values, times, whole, index.calendar, freq, steps)
     with param_errors("train"):
         device = resolve_device(train.device)
+    # The batch size train resolved for its training windows: the same members again on the same windows.
+    train = train.for_windows(index.origins["train"][1] - index.origins["train"][0])
     horizon = index.horizon if meta.strategy == "direct" else 1
     features = None if inputs.features is None else inputs.features[:n].to(device)
     windows = Windows(inputs.z[:n].to(device), (index.time_step, n - horizon + 1), index.time_step, index.target,
@@ -93,16 +79,10 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
         raise UserError(f"{paths.model} was trained with other train params than {paths.params}'s (hidden_size, "
                         f"num_layers, dropout, highway, ensemble, strategy: {trained}), so it cannot say how long to "
                         "retrain; rerun train (dvc repro)")
-    steps = params.steps
-    if meta.strategy == "direct" and steps > index.horizon:
-        raise UserError(f"forecast.steps={steps} is longer than window.horizon={index.horizon}, all a direct model "
-                        f"(train.strategy: direct) forecasts; use forecast.steps <= {index.horizon}, or "
-                        "train.strategy: recursive, which reaches any number of steps")
     test_lo, test_hi = norm.splits["test"]
-    if steps > test_hi - test_lo:
-        raise UserError(f"forecast.steps={steps} is longer than the test span ({test_hi - test_lo} values), so no "
-                        f"test forecast of the last steps could be scored to check the bands; use forecast.steps <= "
-                        f"{test_hi - test_lo}, or a longer normalize.test")
+    steps, line = forecast_steps(params.steps, test_hi - test_lo, index.horizon, meta.strategy)
+    if line:
+        log.info("%s", line)
     values = frame["value"].to_numpy(dtype=np.float64)
     times = series_times(frame)
     freq = info.freq if times is not None else None

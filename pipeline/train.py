@@ -53,8 +53,10 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
     train_horizon = horizon if params.strategy == "direct" else 1
     train = split_windows(series, features, index, "train", index.target, train_horizon)
     val = split_windows(series, features, index, "val", "last", horizon)
+    params = params.for_windows(len(train))
     if params.batch_size > len(train):
-        raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows")
+        raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows; use "
+                        f"at most {len(train)}, or auto")
     log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val), device, params.threads)
 
     result = train_model(train, val, params, device)

@@ -12,15 +12,22 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
 
 from lstm_forecast.artifacts import Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.settings.feasibility import Plan, Split, check
+from lstm_forecast.features import auto_time_step_reason
 from lstm_forecast.files import check_outputs, write_json
-from lstm_forecast.params import load_section, parse_section, read_params_file
+from lstm_forecast.params import load_keys, load_section
+from lstm_forecast.settings.crossval import CrossvalParams
 from lstm_forecast.settings.evaluate import EvaluateParams
+from lstm_forecast.settings.forecast import ForecastParams
+from lstm_forecast.settings.train import TrainParams
 from lstm_forecast.settings.window import WindowParams
-from lstm_forecast.splits import window_origins
+from lstm_forecast.splits import fold_bounds, window_origins
 
 log = logging.getLogger("window")
 
@@ -33,21 +40,23 @@ def check_calendar(params: WindowParams, info: SeriesInfo, info_path: Path) -> N
                         f"{what}; set window.calendar: [] or ingest.time_column")
 
 
-def run(params: WindowParams, evaluate: EvaluateParams, stats_path: Path, info_path: Path, out: Path) -> None:
-    """``evaluate``: that section's season (the only key read here), for ``time_step: auto``."""
+def run(params: WindowParams, later: Later, stats_path: Path, info_path: Path, out: Path) -> None:
+    """``later``: the few keys of the later stages' sections whose limits depend on the windows."""
     norm, info = Normalization.read(stats_path), SeriesInfo.read(info_path)
     check_calendar(params, info, info_path)
     train_length = norm.splits["train"][1] - norm.splits["train"][0]
-    time_step = params.time_step
-    if time_step == "auto":
-        evaluate, line = evaluate.resolve_season(info.freq)
-        if line is not None:
-            log.info("%s", line)
-        time_step = params.input_length(evaluate.season, train_length)
-        log.info("time_step auto: %d (three seasons of %d, within [16, 192] and a third of the %d training values)",
-                 time_step, evaluate.season, train_length)
-    with param_errors("window", hint="lower window.time_step or window.horizon, or give the series more rows"):
+    evaluate, line = later.evaluate.resolve_season(info.freq)
+    if line is not None and params.time_step == "auto":
+        log.info("%s", line)
+    time_step = params.input_length(evaluate.season, train_length)
+    if params.time_step == "auto":
+        log.info("time_step auto: %d (%s)", time_step, auto_time_step_reason(evaluate.season, train_length))
+    hint = "lower window.time_step or window.horizon, or give the series more rows"
+    with param_errors("window", hint=hint):
         origins = window_origins(norm.length, norm.splits, time_step, params.horizon)
+    for line in check(plan(evaluate, later), [Split("today", origins, norm.splits, params.horizon)]
+                                  + fold_splits(norm, params, evaluate.season, later.crossval.folds)):
+        log.info("%s", line)
     calendar = params.calendar_inputs(info.freq)
     if params.calendar == "auto":
         log.info("calendar auto: %s for frequency %s", list(calendar) or "none", info.freq)
@@ -56,6 +65,44 @@ def run(params: WindowParams, evaluate: EvaluateParams, stats_path: Path, info_p
     log.info("time_step %d, horizon %d, target %s%s%s: windows per split %s", time_step, params.horizon,
              params.target, ", each window scaled by its own statistics" if norm.scale_windows else "",
              f", calendar inputs {list(calendar)}" if calendar else "", index.counts)
+
+
+@dataclass(frozen=True)
+class Later:
+    """The keys of later stages' sections this stage reads (each declared in dvc.yaml)."""
+
+    evaluate: EvaluateParams
+    train: TrainParams
+    forecast: ForecastParams
+    crossval: CrossvalParams
+
+    KEYS = {"evaluate": ("season", "stride", "interval", "interval_window"), "train": ("batch_size", "strategy"),
+            "forecast": ("steps",), "crossval": ("folds",)}
+
+    @classmethod
+    def read(cls, path: str) -> Later:
+        classes = {"evaluate": EvaluateParams, "train": TrainParams, "forecast": ForecastParams,
+                   "crossval": CrossvalParams}
+        return cls(**{name: load_keys(c, name, cls.KEYS[name], path) for name, c in classes.items()})
+
+
+def plan(evaluate: EvaluateParams, later: Later) -> Plan:
+    return Plan(evaluate.season, evaluate.stride, evaluate.interval, evaluate.interval_window,
+                            later.train.batch_size, later.train.strategy, later.forecast.steps)
+
+
+def fold_splits(norm: Normalization, params: WindowParams, season: int, folds: int) -> list[Split]:
+    """Every crossval fold but the last (today's split), as crossval will build it."""
+    out = []
+    with param_errors("crossval", hint="lower crossval.folds, or give the series more rows"):
+        plans = fold_bounds(norm.length, norm.splits, folds)
+    for k, (length, splits) in enumerate(plans[:-1], start=1):
+        time_step = params.input_length(season, splits["train"][1] - splits["train"][0])
+        with param_errors("window", hint=f"in crossval fold {k} of {folds}; lower crossval.folds or "
+                                         "window.time_step"):
+            origins = window_origins(length, splits, time_step, params.horizon)
+        out.append(Split(f"crossval fold {k} of {folds}", origins, splits, params.horizon))
+    return out
 
 
 @stage_main
@@ -67,13 +114,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path, help="window index, JSON")
     args = parser.parse_args(argv)
     check_outputs(args.out)  # a bad path fails before any work is done
-    # The season sets time_step: auto; dvc.yaml declares evaluate.season as this stage's param too, and it is
-    # the only key of that section read here.
-    raw = read_params_file(args.params).get("evaluate") or {}
-    evaluate = parse_section(EvaluateParams, "evaluate", {"season": raw.get("season", EvaluateParams.season)}
-                             if isinstance(raw, dict) else {})
-    run(load_section(WindowParams, "window", args.params), evaluate, args.stats, args.info, args.out)
-
+    # dvc.yaml declares each key of another section read here as this stage's param too.
+    run(load_section(WindowParams, "window", args.params), Later.read(args.params), args.stats, args.info, args.out)
 
 if __name__ == "__main__":
     raise SystemExit(main())
