@@ -7,7 +7,9 @@ A numeric time column is a step index: its calendar is every ``step`` from the f
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lstm_forecast.cells import text_readings
 from lstm_forecast.errors import ArgumentError, UserError
 
 log = logging.getLogger("ingest")
@@ -24,6 +27,11 @@ VOTE_RUN = 5
 # A step index written as text, and the European day.month.year date.
 NUMBER_TEXT = r"[+-]?\d+(\.\d+)?"
 DOTTED_DATE = r"\d{1,2}\.\d{1,2}\.\d{4}( .*)?"
+# A quarter written as a period: 2024 Q1, 2024Q1, 2024-Q1, Q1 2024.
+QUARTER = re.compile(r"(?i)(\d{4})\s*-?\s*Q([1-4])|Q([1-4])\s*-?\s*(\d{4})")
+# What a date or a period written as text has: a four-digit year, or a day, month and two-digit year. Without
+# it pandas reads words such as 'Jan' as a date of this year.
+DATE_SHAPE = r".*(\d{4}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}).*"
 # How many offending stamps or rows a message lists.
 SHOWN = 5
 
@@ -56,10 +64,20 @@ def _listed(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
+def _quarter_starts(text: pd.Series) -> pd.Series:
+    """The first day of each quarter written as a period (2024 Q1: 2024-01-01)."""
+    parts = text.str.extract(QUARTER)
+    year, quarter = parts[0].fillna(parts[3]).astype(int), parts[1].fillna(parts[2]).astype(int)
+    return pd.to_datetime(pd.DataFrame({"year": year, "month": 3 * quarter - 2, "day": 1}))
+
+
 def _to_datetime(text: pd.Series) -> pd.Series:
-    """Dates from text: day first for the European 31.12.2020; stamps whose UTC offsets differ (a series
-    written with its time zone across a daylight-saving change) as UTC instants, whose order and calendar
-    are those of the series."""
+    """Dates from text: quarters such as 2024 Q1 as their first day; day first for the European 31.12.2020;
+    stamps whose UTC offsets differ (a series written with its time zone across a daylight-saving change)
+    as UTC instants, whose order and calendar are those of the series."""
+    cells = text.dropna()
+    if len(cells) and cells.str.fullmatch(QUARTER).all():
+        return _quarter_starts(cells).reindex(text.index)
     dayfirst = bool(text.dropna().str.fullmatch(DOTTED_DATE).all())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # pandas' notice about mixed offsets, handled below
@@ -67,6 +85,26 @@ def _to_datetime(text: pd.Series) -> pd.Series:
     if not pd.api.types.is_datetime64_any_dtype(stamps):  # several UTC offsets: an object column of datetimes
         stamps = pd.to_datetime(text, format="mixed", dayfirst=dayfirst, errors="coerce", utc=True)
     return stamps
+
+
+def holds_dates(raw: pd.Series) -> bool:
+    """Whether every non-empty cell of ``raw`` is a date or a period (2024-03, 2024 Q1, Jan 2024, 31.01.2020),
+    and there is one. Numbers are not dates, nor is text that reads as a number: a column of values or of
+    years (2020, 2021, ...) is no time column by its content."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return bool(raw.notna().any())
+    if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        return False
+    cells = [c.strip() if isinstance(c, str) else c for c in raw.dropna()]
+    cells = [c for c in cells if not isinstance(c, str) or c]
+    if not cells or not all(isinstance(c, (str, dt.date, np.datetime64)) for c in cells):
+        return False
+    text = [c for c in cells if isinstance(c, str)]
+    # The first cell alone settles most columns (a column of values), before every cell is parsed.
+    for sample in (text[:1], text):
+        if any(not re.fullmatch(DATE_SHAPE, c) or text_readings(c) for c in sample):
+            return False
+    return bool(_to_datetime(pd.Series(text, dtype="string")).notna().all())
 
 
 def parse_stamps(raw: pd.Series, name: str, rows: np.ndarray) -> pd.Series:

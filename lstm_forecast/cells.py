@@ -45,6 +45,18 @@ def text_readings(text: str) -> dict[str, float]:
     return readings
 
 
+def holds_numbers(raw: pd.Series) -> bool:
+    """Whether every non-empty cell of ``raw`` is a number or text that reads as one, and there is one: a CSV's
+    column of values, whose cells are all text."""
+    if pd.api.types.is_bool_dtype(raw):
+        return False
+    if pd.api.types.is_numeric_dtype(raw):
+        return True
+    cells = [c for c in raw.dropna() if not (isinstance(c, str) and not c.strip())]
+    return bool(cells) and all(not isinstance(c, (bool, np.bool_)) and (
+        text_readings(c) if isinstance(c, str) else isinstance(c, numbers.Number)) for c in cells)
+
+
 def _not_a_number(cell: object) -> str | None:
     """Why ``cell`` is not a number, or None if it is one, or empty."""
     if isinstance(cell, (bool, np.bool_)):

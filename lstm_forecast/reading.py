@@ -2,13 +2,17 @@
 dialect (separator, decimal comma), Parquet files."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from lstm_forecast.calendar import holds_dates
+from lstm_forecast.cells import text_readings
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.files import parquet_frame
 
@@ -16,6 +20,8 @@ FORMATS = (".xlsx", ".csv", ".parquet")
 SEPARATORS = (",", ";", "\t", "|")
 # Bytes of a CSV file read to detect its separator.
 SNIFF_BYTES = 64 * 1024
+# Rows below the header searched for the column names when the header is a title.
+HEADER_SEARCH = 10
 
 
 @dataclass
@@ -87,9 +93,48 @@ def check_header(lines: list[str], sep: str, header_row: int) -> None:
     wider = [(i, len(r)) for i, r in enumerate(rows[1:], start=1) if len(r) > len(rows[0])]
     if wider:
         i, fields = wider[0]
+        widest = max(len(r) for r in rows[1:])
+        names = header_row + next(j for j, r in enumerate(rows) if len(r) == widest)
         raise ArgumentError("header_row", header_row, f"line {header_row + i} has {fields} fields ({sep!r} "
                             f"separated) but the header line {header_row} has {len(rows[0])}; a title above the "
-                            "column names? name the line that holds them")
+                            f"column names on line {names}? set it to {names}")
+
+
+def _is_label(cell: object) -> bool:
+    """Text that is neither a number nor a date: a column name, a title."""
+    return isinstance(cell, str) and bool(cell.strip()) and not text_readings(cell) and not holds_dates(
+        pd.Series([cell], dtype=object))
+
+
+def header_below(table: Table) -> int | None:
+    """The row that seems to hold the column names when the header row does not: the last row of labels
+    before the first row with a number or a date in it, among the first HEADER_SEARCH rows below the header
+    (a title above the column names pushes them down). None where the first row below the header has data."""
+    found = None
+    for i, cells in enumerate(table.frame.head(HEADER_SEARCH).itertuples(index=False)):
+        filled = [c for c in cells if not (c is None or pd.isna(c) or (isinstance(c, str) and not c.strip()))]
+        if not filled:
+            continue
+        if not all(_is_label(c) for c in filled):
+            return found
+        found = table.header_row + 1 + i
+    return None
+
+
+@contextlib.contextmanager
+def header_hint(table: Table) -> Iterator[None]:
+    """A column not found, or a cell that is not a number or a date, where the column names seem to be below
+    the header row: the error is the header row's, naming the row that seems to hold them."""
+    try:
+        yield
+    except (ArgumentError, UserError):
+        row = header_below(table)
+        if row is None:
+            raise
+        unit = "line" if table.sep else "row"
+        names = [repr(str(c).strip()) for c in table.frame.iloc[row - table.header_row - 1] if _is_label(c)]
+        raise ArgumentError("header_row", table.header_row, f"the column names seem to be on {unit} {row} "
+                            f"({', '.join(names)}), with a title above them; set it to {row}") from None
 
 
 def _read_csv(path: Path, header_row: int, sep: str | None) -> Table:

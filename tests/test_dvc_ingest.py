@@ -78,7 +78,7 @@ def test_a_title_line_fails_until_header_row_names_the_header(repo, dvc_env):
     (repo / "series.csv").write_text("Exported from the sales system\n" + (repo / "series.csv").read_text())
     assert failed_repro(repo, dvc_env) == (
         "error: ingest.header_row=1: line 2 has 2 fields (',' separated) but the header line 1 has 1; a title "
-        "above the column names? name the line that holds them")
+        "above the column names on line 2? set it to 2")
     set_param(repo, "ingest.header_row", 2)
     assert ran(repo, dvc_env) == ["ingest"]
     assert output_hashes(repo) == before

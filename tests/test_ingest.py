@@ -65,7 +65,7 @@ def test_non_numeric_cell_names_its_row():
 
 
 def test_gaps_are_an_error_by_default():
-    frame = pd.DataFrame({"y": [1.0, np.nan, 3.0, np.nan]})
+    frame = pd.DataFrame({"y": [1.0, np.nan, 3.0, np.nan, 5.0, np.nan]})  # the last one is after the series
     with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 2 empty cells \(rows 3, 5\); "
                                         r"'interpolate' or 'drop' accepts them$"):
         series_of(frame, params())
@@ -73,8 +73,11 @@ def test_gaps_are_an_error_by_default():
 
 def test_gaps_interpolate_and_drop():
     frame = pd.DataFrame({"y": [np.nan, 1.0, np.nan, 3.0, np.nan]})
-    assert series_of(frame, params(missing="interpolate"))["value"].tolist() == [1.0, 1.0, 2.0, 3.0, 3.0]
+    # The empty cells before the first value and after the last are no gaps: the series is 1 to 3.
+    assert series_of(frame, params(missing="interpolate"))["value"].tolist() == [1.0, 2.0, 3.0]
     assert series_of(frame, params(missing="drop"))["value"].tolist() == [1.0, 3.0]
+    ends = pd.DataFrame({"y": [np.nan, 1.0, 2.0, np.nan]})
+    assert series_of(ends, params(missing="error"))["value"].tolist() == [1.0, 2.0]  # under every policy
 
 
 def test_drop_keeps_time_aligned():
@@ -120,7 +123,7 @@ def test_unsupported_extension():
         ("y\n1\n", {}, r"only 1 rows left"),
         ("y\n1\n2\n", {"colum": "y"}, r"unknown param 'ingest.colum'; did you mean 'ingest.column'\?"),
         ("a,b\n1,2\n3,4\n", {"column": "c"}, r"ingest.column='c': not found; columns: a, b"),
-        ("a,b\n1,\n3,4\n", {"column": "b"}, r"column 'b' has 1 empty cells \(rows 2\)"),
+        ("a,b\n1,2\n3,\n5,6\n", {"column": "b"}, r"column 'b' has 1 empty cells \(rows 3\)"),
     ],
 )
 def test_main_reports_one_line_and_writes_nothing(in_tmp, capsys, csv, extra, message):
@@ -247,11 +250,11 @@ def test_numbers_stored_as_text_are_read_when_unambiguous(in_tmp):
 def test_runs_of_empty_cells_under_each_missing_policy(in_tmp):
     (in_tmp / "s.csv").write_text("y\n\n\n3\n4\n\n\n\n8\n\n")
     frame = read_table(str(in_tmp / "s.csv"), None)
-    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 6 empty cells "
-                                        r"\(rows 2, 3, 6, 7, 8, \.\.\.\); "):
+    with pytest.raises(UserError, match=r"^ingest.missing='error': column 'y' has 3 empty cells "
+                                        r"\(rows 6, 7, 8\); "):  # rows 2, 3 and 10 are before and after the series
         series_of(frame, IngestParams(path="s.csv"))
     filled = series_of(frame, IngestParams(path="s.csv", missing="interpolate"))["value"].tolist()
-    assert filled == [3.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0]  # ends take the nearest value
+    assert filled == [3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
     assert series_of(frame, IngestParams(path="s.csv", missing="drop"))["value"].tolist() == [3.0, 4.0, 8.0]
     (in_tmp / "none.csv").write_text("y\n\n\n\n")
     with pytest.raises(UserError, match=r"^column 'y' has no values$"):

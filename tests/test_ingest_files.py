@@ -62,8 +62,8 @@ def test_a_title_above_the_header_is_named_and_header_row_reads_past_it(in_tmp, 
     text = "Sales report 2020\ndate,value\n2020-01-01,1\n2020-02-01,x\n2020-03-01,3\n"
     assert run_ingest(in_tmp, text) == 2
     assert capsys.readouterr().err == ("error: ingest.header_row=1: line 2 has 2 fields (',' separated) but the "
-                                       "header line 1 has 1; a title above the column names? name the line that "
-                                       "holds them\n")
+                                       "header line 1 has 1; a title above the column names on line 2? "
+                                       "set it to 2\n")
     assert run_ingest(in_tmp, None, header_row=2) == 2
     assert "column 'value' row 4: 'x' is not a number" in capsys.readouterr().err  # the file's own line number
     assert run_ingest(in_tmp, text.replace(",x", ",2"), header_row=2) == 0
@@ -178,3 +178,130 @@ def test_blank_lines_have_no_time_and_are_not_rows(in_tmp):
     assert run_ingest(in_tmp, "date,v\n2020-01-01,1\n\n2020-02-01,2\n2020-03-01,3\n\n") == 0
     assert written(in_tmp)["value"].tolist() == [1.0, 2.0, 3.0]
     assert run_ingest(in_tmp, "date,v\n2020-01-01,1\n2020-02-01,\n2020-03-01,3\n") == 2  # an empty value is not
+
+
+# --- issue 19: empty rows at the ends, the time column by its content, a title above the header ---
+
+
+def monthly_csv(values, start="2020-01-01", header="month,sales") -> str:
+    stamps = pd.date_range(start, periods=len(values), freq="MS")
+    return header + "\n" + "".join(f"{t.date()},{v}\n" for t, v in zip(stamps, values))
+
+
+def test_empty_rows_before_the_first_value_and_after_the_last_are_left_out(in_tmp, caplog):
+    # A sheet laid out for the coming months: their rows have a date and no value yet.
+    text = monthly_csv(["", "1", "2", "", "4", "5", "", "", ""])
+    with caplog.at_level(logging.INFO):
+        assert run_ingest(in_tmp, text, missing="interpolate") == 0
+    out = written(in_tmp)
+    assert [str(t.date()) for t in out["time"]] == [f"2020-{m:02d}-01" for m in range(2, 7)]
+    assert out["value"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]  # one gap filled, none at the ends
+    assert "left out 1 empty rows before the first value (2020-01-01)" in caplog.text
+    assert "left out 3 empty rows after the last value (2020-07-01 to 2020-09-01)" in caplog.text
+    assert ("filled 1 missing values by linear interpolation: 1 empty cells, 0 periods of the calendar with no "
+            "row (missing: interpolate)") in caplog.text
+    assert run_ingest(in_tmp, text, missing="drop") == 0
+    assert written(in_tmp)["value"].tolist() == [1.0, 2.0, 4.0, 5.0]
+    assert run_ingest(in_tmp, text.replace("2020-04-01,\n", "2020-04-01,3\n")) == 0  # missing: error
+    assert written(in_tmp)["value"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_absent_periods_are_counted_among_the_filled_values(in_tmp, caplog):
+    # 2020-03 has an empty cell, 2020-09 no row at all, 2021-01 is a month to come.
+    text = monthly_csv(["1", "2", "", *map(str, range(4, 14)), ""]).replace("2020-09-01,9\n", "")
+    with caplog.at_level(logging.INFO):
+        assert run_ingest(in_tmp, text, missing="interpolate") == 0
+    assert written(in_tmp)["value"].tolist() == [float(v) for v in range(1, 14)]
+    assert ("filled 2 missing values by linear interpolation: 1 empty cells, 1 periods of the calendar with no "
+            "row (missing: interpolate)") in caplog.text
+    assert "left out 1 empty rows after the last value (2021-02-01)" in caplog.text
+
+
+def test_predict_reads_the_history_as_ingest_does(in_tmp):
+    import argparse
+
+    from pipeline.predict import read_history
+
+    (in_tmp / "h.csv").write_text(monthly_csv(["1", "", "3"] + [""] * 6))
+    args = argparse.Namespace(history=in_tmp / "h.csv", sheet=None, column=None, time_column=None, header_row=1,
+                              sep=None, missing="interpolate", sort=False, freq="auto", decimal=None)
+    series, info = read_history(args)
+    assert series["value"].tolist() == [1.0, 2.0, 3.0]  # the forecast starts after 2020-03, not after 2020-09
+    assert str(series["time"].iloc[-1].date()) == "2020-03-01" and info.freq == "MS"
+
+
+@pytest.mark.parametrize("stamps", [
+    ["2019 Q1", "2019 Q2", "2019 Q3", "2019 Q4", "2020 Q1"],
+    ["2019Q1", "2019Q2", "2019Q3", "2019Q4", "2020Q1"],
+    ["Q1 2019", "Q2 2019", "Q3 2019", "Q4 2019", "Q1 2020"],
+])
+def test_quarters_written_as_periods_are_the_time_column(in_tmp, caplog, stamps):
+    from lstm_forecast.features import season_for
+
+    text = "quarter,revenue\n" + "".join(f"{s},{10 + i}\n" for i, s in enumerate(stamps))
+    for params in ({}, {"column": "revenue"}):  # naming the value column keeps the dates
+        with caplog.at_level(logging.INFO):
+            assert run_ingest(in_tmp, text, **params) == 0
+        out = written(in_tmp)
+        assert [str(t.date()) for t in out["time"]] == ["2019-01-01", "2019-04-01", "2019-07-01", "2019-10-01",
+                                                        "2020-01-01"]
+        assert out["value"].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0]
+        info = SeriesInfo.read(in_tmp / "data" / "series.json")
+        assert (info.time_column, info.freq, season_for(info.freq)[0]) == ("quarter", "QS-OCT", 4)
+        assert f"time column 'quarter': every cell is a date or period, such as {stamps[0]}" in caplog.text
+
+
+@pytest.mark.parametrize("header, stamps, freq", [
+    ("Datum;Umsatz", ["31.01.2020", "29.02.2020", "31.03.2020"], "ME"),
+    ("period;sales", ["2020-01", "2020-02", "2020-03"], "MS"),
+    ("period;sales", ["Jan 2020", "Feb 2020", "Mar 2020"], "MS"),
+])
+def test_a_column_of_dates_is_found_by_its_content(in_tmp, header, stamps, freq):
+    text = header + "\n" + "".join(f"{s};1.23{i},5\n" for i, s in enumerate(stamps))  # European numbers
+    assert run_ingest(in_tmp, text) == 0
+    assert written(in_tmp)["value"].tolist() == [1230.5, 1231.5, 1232.5]
+    info = SeriesInfo.read(in_tmp / "data" / "series.json")
+    assert (info.time_column, info.freq) == (header.split(";")[0], freq)
+
+
+@pytest.mark.parametrize("text, message", [
+    # Years and values are numbers, not dates: two numeric columns, as before.
+    ("year,sales\n2020,398.9\n2021,400.1\n2022,401.5\n",
+     "error: ingest.column=None: several numeric columns (year, sales); name one of them\n"),
+    ("when,updated,sales\n2020-01-01,2021-05-01,1\n2020-02-01,2021-05-02,2\n2020-03-01,2021-05-03,3\n",
+     "error: ingest.time_column=None: columns 'when' and 'updated' hold dates; name the one that is the time "
+     "column\n"),
+])
+def test_numbers_are_no_dates_and_two_date_columns_need_a_choice(in_tmp, capsys, text, message):
+    assert run_ingest(in_tmp, text) == 2
+    assert capsys.readouterr().err == message
+
+
+def test_a_date_column_named_like_a_time_is_chosen_among_columns_of_dates(in_tmp):
+    text = "date,updated,sales\n2020-01-01,2021-05-01,1\n2020-02-01,2021-05-02,2\n2020-03-01,2021-05-03,3\n"
+    assert run_ingest(in_tmp, text) == 0
+    assert SeriesInfo.read(in_tmp / "data" / "series.json") == SeriesInfo("sales", "date", "MS", None, 3)
+
+
+def title_book(folder) -> str:
+    book = openpyxl.Workbook()
+    for row in [["Monthly sales, all stores"], [], ["month", "sales"]] + [
+            [pd.Timestamp(f"2020-0{m}-01").to_pydatetime(), m] for m in range(1, 5)]:
+        book.active.append(row)
+    book.save(folder / "t.xlsx")
+    return "t.xlsx"
+
+
+@pytest.mark.parametrize("params", [{}, {"column": "sales"}])
+def test_a_title_line_points_to_header_row_in_a_csv_and_in_a_workbook(in_tmp, capsys, params):
+    text = "Monthly sales, all stores\n" + monthly_csv(["1", "2", "3", "4"])
+    assert run_ingest(in_tmp, text, **params) == 2
+    assert capsys.readouterr().err == ("error: ingest.header_row=1: the column names seem to be on line 2 ('month', "
+                                       "'sales'), with a title above them; set it to 2\n")
+    assert run_ingest(in_tmp, None, header_row=2, **params) == 0
+    assert written(in_tmp)["value"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert run_ingest(in_tmp, None, path=title_book(in_tmp), **params) == 2
+    assert capsys.readouterr().err == ("error: ingest.header_row=1: the column names seem to be on row 3 ('month', "
+                                       "'sales'), with a title above them; set it to 3\n")
+    assert run_ingest(in_tmp, None, path="t.xlsx", header_row=3, **params) == 0
+    assert written(in_tmp)["value"].tolist() == [1.0, 2.0, 3.0, 4.0]
