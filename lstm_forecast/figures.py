@@ -1,6 +1,7 @@
 """The figures the plot stage draws, as PNG files with no time stamps or versions in them."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -20,10 +21,47 @@ FUTURE_SIZE = (12.0, 5.0)
 # Validation scores the forecasts of every step 1..H from each validation origin, in the modelled series'
 # scaled units: the one-step changes, not the levels, when normalize.difference is on.
 VAL_LOSS_LABEL = "validation (MSE of the H-step forecasts, modelled series)"
+# One step of a series in words, by the name of its pandas frequency (the alias without its anchor, "-JAN").
+UNITS = {
+    "MS": "month", "ME": "month", "BMS": "month", "BME": "month", "CBMS": "month", "CBME": "month",
+    "SMS": "half month", "SME": "half month", "QS": "quarter", "QE": "quarter", "BQS": "quarter", "BQE": "quarter",
+    "YS": "year", "YE": "year", "BYS": "year", "BYE": "year", "W": "week", "D": "day", "B": "business day",
+    "C": "business day", "bh": "business hour", "cbh": "business hour", "h": "hour", "min": "minute",
+    "s": "second", "ms": "millisecond", "us": "microsecond", "ns": "nanosecond",
+}
 
 
-def forecast_figure(series: pd.DataFrame, predictions: pd.DataFrame, size: tuple[float, float]) -> plt.Figure:
-    """The whole series in original units, the LSTM's one-step forecasts, validation and test spans shaded."""
+def time_unit(freq: str | None) -> str:
+    """One step of a series with the pandas frequency alias ``freq`` in words: "month" (MS, M), "quarter"
+    (QS, Q), "week" (W-SUN), "business day" (B), "30 minutes" (30min); "step" with none, or one not known."""
+    if freq is None:
+        return "step"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # older aliases (M, Q, H) still name their unit
+            offset = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return "step"
+    unit = UNITS.get(offset.name.split("-")[0], "step")
+    return unit if offset.n == 1 or unit == "step" else f"{offset.n} {unit}s"
+
+
+def steps_in(count: int, unit: str) -> str:
+    """``count`` steps of ``unit`` (``time_unit``'s words): "24 months", "1 month", "24 steps of 30 minutes"."""
+    if unit[0].isdigit():
+        return f"{count} step{'s' * (count != 1)} of {unit}"
+    return f"{count} {unit}{'s' * (count != 1)}"
+
+
+def time_axis(unit: str) -> str:
+    """A time axis' label: the unit of a step; "time" for dates with no regular frequency (unit "step")."""
+    return "time" if unit == "step" else unit
+
+
+def forecast_figure(series: pd.DataFrame, predictions: pd.DataFrame, size: tuple[float, float], unit: str = "step",
+                    column: str = "value") -> plt.Figure:
+    """The whole series in original units, the LSTM's one-step forecasts, validation and test spans shaded;
+    ``unit`` is one step in words (``time_unit``), ``column`` the series' name, for the axes."""
     fig, ax = plt.subplots(figsize=size)
     has_time = "time" in series
     x = series["time"] if has_time else pd.Series(np.arange(len(series)))
@@ -36,17 +74,19 @@ def forecast_figure(series: pd.DataFrame, predictions: pd.DataFrame, size: tuple
         rows = np.flatnonzero(series["split"].to_numpy() == split)
         if len(rows):
             ax.axvspan(x.iloc[rows[0]], x.iloc[rows[-1]], color=color, alpha=0.12, label=f"{split} span")
-    ax.set_xlabel("time" if has_time else "step")
-    ax.set_ylabel("value")
+    ax.set_xlabel(time_axis(unit) if has_time else "step")
+    ax.set_ylabel(column)
     ax.set_title("One-step-ahead forecasts")
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
 
 
-def future_figure(history: pd.DataFrame, forecast: pd.DataFrame, levels: tuple[float, ...]) -> plt.Figure:
+def future_figure(history: pd.DataFrame, forecast: pd.DataFrame, levels: tuple[float, ...], unit: str = "step",
+                  column: str = "value") -> plt.Figure:
     """The recent history and the forecast after it, a band per level (widest palest), in calendar time when
-    the tables have a ``time`` column, else in steps from the end of the series."""
+    the tables have a ``time`` column, else in steps from the end of the series; ``unit`` and ``column`` as
+    in ``forecast_figure``."""
     fig, ax = plt.subplots(figsize=FUTURE_SIZE)
     has_time = "time" in forecast
     x_hist = pd.to_datetime(history["time"]) if has_time else history["step"]
@@ -57,9 +97,9 @@ def future_figure(history: pd.DataFrame, forecast: pd.DataFrame, levels: tuple[f
         ax.fill_between(x_fut, forecast[f"lower_{name}"], forecast[f"upper_{name}"], color="tab:blue",
                         alpha=0.15 + 0.15 * i, linewidth=0, label=f"{name}% band")
     ax.plot(x_fut, forecast["forecast"], color="tab:blue", linewidth=1.2, marker=".", label="LSTM forecast")
-    ax.set_xlabel("time" if has_time else "steps from the end of the series")
-    ax.set_ylabel("value")
-    ax.set_title(f"Forecast of the next {len(forecast)} steps")
+    ax.set_xlabel(time_axis(unit) if has_time else "steps from the end of the series")
+    ax.set_ylabel(column)
+    ax.set_title(f"Forecast of the next {steps_in(len(forecast), unit)}")
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig

@@ -1,4 +1,6 @@
-"""Plot: draw the series with one-step forecasts over validation and test, and the loss curves, as PNG files."""
+"""Plot: draw the series with one-step forecasts over validation and test, and the loss curves, as PNG files.
+
+Reads series.json for the axes: the series' name and its time unit."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from lstm_forecast.artifacts import SeriesInfo
 from lstm_forecast.errors import UserError, stage_main
-from lstm_forecast.figures import forecast_figure, loss_figure, save
+from lstm_forecast.figures import forecast_figure, loss_figure, save, time_unit
 from lstm_forecast.files import check_outputs, read_parquet
 from lstm_forecast.params import load_section, require
 
@@ -45,15 +48,15 @@ def read_best_epoch(live_dir: Path) -> int | None:
     return json.loads(summary.read_text()).get("best_epoch") if summary.is_file() else None
 
 
-def run(params: PlotParams, scaled_path: Path, predictions_path: Path, live_dir: Path, forecast_out: Path,
-        loss_out: Path) -> None:
-    series = read_parquet(scaled_path)
+def run(params: PlotParams, scaled_path: Path, info_path: Path, predictions_path: Path, live_dir: Path,
+        forecast_out: Path, loss_out: Path) -> None:
+    series, info = read_parquet(scaled_path), SeriesInfo.read(info_path)
     if not predictions_path.is_file():
         raise UserError(f"{predictions_path}: predictions not found (run the evaluate stage first: dvc repro)")
     predictions = pd.read_csv(predictions_path)
     curves = read_curves(live_dir)
     size = (params.width, params.height)
-    save(forecast_figure(series, predictions, size), forecast_out, params.dpi)
+    save(forecast_figure(series, predictions, size, time_unit(info.freq), info.column), forecast_out, params.dpi)
     save(loss_figure(curves, read_best_epoch(live_dir), size), loss_out, params.dpi)
     log.info("wrote %s and %s", forecast_out, loss_out)
 
@@ -63,14 +66,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml", help="params file (section 'plot')")
     parser.add_argument("--scaled", required=True, type=Path, help="series with split labels from normalize")
+    parser.add_argument("--info", required=True, type=Path,
+                        help="what ingest found about the series, JSON (the axes' unit and name)")
     parser.add_argument("--predictions", required=True, type=Path, help="predictions table from evaluate, CSV")
     parser.add_argument("--live", required=True, type=Path, help="dvclive folder written by train")
     parser.add_argument("--forecast", required=True, type=Path, help="forecast figure to write, PNG")
     parser.add_argument("--loss", required=True, type=Path, help="loss figure to write, PNG")
     args = parser.parse_args(argv)
     check_outputs(args.forecast, args.loss)  # a bad path fails before any work is done
-    run(load_section(PlotParams, "plot", args.params), args.scaled, args.predictions, args.live, args.forecast,
-        args.loss)
+    run(load_section(PlotParams, "plot", args.params), args.scaled, args.info, args.predictions, args.live,
+        args.forecast, args.loss)
 
 
 if __name__ == "__main__":
