@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--history", required=True, type=Path, help="the series: .xlsx, .csv or .parquet")
     parser.add_argument("--sheet", help="the workbook's sheet (default: the first)")
     parser.add_argument("--column", help="the value column (default: the single numeric column)")
-    parser.add_argument("--time-column", help="the time column (default: a date-typed one, or date/time/month)")
+    parser.add_argument("--time-column", help="the time column (default: the one of dates, or date/time/month)")
     # The rest of ingest's options, with its defaults: a file the pipeline read with other ones needs them too.
     parser.add_argument("--missing", choices=("error", "interpolate", "drop"), default="error",
                         help="empty cells and absent periods (as ingest.missing; default: error)")
