@@ -52,7 +52,7 @@ def stride_for(rows: int, normalize: NormalizeParams, window: WindowParams, eval
                max_origins: int) -> int:
     """``evaluate.stride``, raised so that neither scored split has more than ``max_origins`` origins (0: no
     limit)."""
-    stride = evaluate.stride
+    stride = 1 if evaluate.stride == "auto" else evaluate.stride
     splits = split_bounds(rows, (normalize.train, normalize.val, normalize.test))
     time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
     origins = window_origins(rows, splits, time_step, window.horizon)

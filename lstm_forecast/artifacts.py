@@ -78,10 +78,18 @@ class Normalization:
     scaler: Scaler
     difference: bool
     difference_test: dict[str, Any] | None = None
+    # (low, high): the modelled series is clipped to these bounds before it is scaled (normalize.outliers:
+    # clip, lstm_forecast.outliers); None: as it is.
+    clip: tuple[float, float] | None = None
+
+    def modelled(self, values: np.ndarray) -> np.ndarray:
+        """The modelled series of ``values`` (modelled_series), clipped to ``clip`` where given."""
+        modelled = modelled_series(values, self.difference)
+        return modelled if self.clip is None else np.clip(modelled, *self.clip)
 
     def scaled(self, values: np.ndarray) -> np.ndarray:
-        """``values`` as the model reads them: the modelled series (modelled_series), scaled."""
-        return self.scaler.transform(modelled_series(values, self.difference))
+        """``values`` as the model reads them: the modelled series, clipped, scaled."""
+        return self.scaler.transform(self.modelled(values))
 
     @property
     def scale_windows(self) -> bool:
@@ -91,13 +99,14 @@ class Normalization:
     def to_json(self) -> dict[str, Any]:
         return {"layout": LAYOUT, "length": self.length, "splits": {k: list(v) for k, v in self.splits.items()},
                 "scaler": self.scaler.to_json(), "difference": self.difference,
-                "difference_test": self.difference_test}
+                "difference_test": self.difference_test, "clip": None if self.clip is None else list(self.clip)}
 
     @classmethod
     def from_json(cls, obj: Any, source: str = "normalize.json") -> Normalization:
         obj = _check_layout(obj, source)
+        clip = obj.get("clip")
         return cls(int(obj["length"]), _spans(obj["splits"]), Scaler.from_json(obj["scaler"]), bool(obj["difference"]),
-                   obj["difference_test"])
+                   obj["difference_test"], None if clip is None else (float(clip[0]), float(clip[1])))
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> Normalization:

@@ -124,6 +124,7 @@ def onnx_constants(meta: CheckpointMeta, norm: Normalization, freq: str | None, 
         "scaler": norm.scaler.to_json(),
         "scaling": _scaling(norm.scaler.to_json()),
         "difference": norm.difference,
+        "clip": None if norm.clip is None else list(norm.clip),
         "modelled": ("the one-step changes y[t] - y[t-1] of the observations: forecasts are changes, summed onto "
                      "the last observation" if norm.difference else "the observations themselves"),
         "scale_windows": meta.scale_windows,

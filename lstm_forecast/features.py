@@ -118,3 +118,17 @@ def auto_time_step(season: int, train_length: int) -> int:
     """The input length ``time_step: auto`` picks: three seasons, at least 16 and at most 192 steps, and at
     most a third of the training span, so that two thirds of it still start a training window."""
     return max(1, min(max(3 * season, 16), 192, train_length // 3))
+
+
+def auto_time_step_reason(season: int, train_length: int) -> str:
+    """Why ``auto_time_step`` chose what it did, for the log: the rule that decided."""
+    three = 3 * season
+    chosen = auto_time_step(season, train_length)
+    if chosen == train_length // 3 and chosen < min(max(three, 16), 192):
+        return (f"three seasons of {season} would be {three}; capped at a third of the {train_length} training "
+                "values")
+    if chosen == 192 and three > 192:
+        return f"three seasons of {season} would be {three}; capped at 192"
+    if chosen == 16 and three < 16:
+        return f"three seasons of {season} would be {three}; raised to at least 16"
+    return f"three seasons of {season}, within [16, 192] and a third of the {train_length} training values"

@@ -40,9 +40,10 @@ def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: Normal
     """What the pipeline's normalize, window, train and evaluate stages would score on ``series`` split at
     ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...). ``freq``:
     the series' frequency, for ``calendar: auto``."""
-    frame, norm = scale_series(series, splits, normalize.method, normalize.difference)
+    frame, norm = scale_series(series, splits, normalize.method, normalize.difference, normalize.outliers)
     time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
     origins = window_origins(len(frame), splits, time_step, window.horizon)
+    evaluate, _ = evaluate.resolve_stride(origins)
     index = WindowIndex(time_step, window.target, window.horizon, origins, norm.scale_windows,
                         window.calendar_inputs(freq))
     tensor, features = series_tensors(frame, index, device)

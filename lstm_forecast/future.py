@@ -73,11 +73,14 @@ class Inputs:
 
 
 def rolling_forecasts(model: Ensemble, strategy: str, inputs: Inputs, norm: Normalization, time_step: int,
-                      scale_windows: bool, first: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Origins ``first .. n`` (n: the end of the series, whose forecast is the future) and each one's
-    ``steps``-step forecast in original units: (m,), (m, steps)."""
+                      scale_windows: bool, first: int, steps: int, stop: int | None = None,
+                      stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Origins ``first, first + stride, ...`` before ``stop`` (default n + 1; n, the end of the series, is the
+    origin whose forecast is the future) and each one's ``steps``-step forecast in original units: (m,),
+    (m, steps)."""
     n = len(inputs.values)
-    windows = Windows(inputs.z, (first, n + 1), time_step, "last", steps, 1, scale_windows, inputs.features)
+    stop = n + 1 if stop is None else stop
+    windows = Windows(inputs.z, (first, stop), time_step, "last", steps, stride, scale_windows, inputs.features)
     scaled = forecast(model, windows, steps, strategy).double().numpy()
     origins = windows.origins.numpy()
     return origins, to_levels(norm.scaler.inverse(scaled), inputs.values, origins, norm.difference)
@@ -143,10 +146,13 @@ class Calibration:
 
 
 def calibrate(model: Ensemble, strategy: str, inputs: Inputs, norm: Normalization, time_step: int,
-              scale_windows: bool, first: int, steps: int, window: int, floor: float) -> Calibration:
-    """Forecast ``steps`` ahead from every origin ``first .. n - 1`` and score the forecasts."""
-    origins, forecasts = rolling_forecasts(model, strategy, inputs, norm, time_step, scale_windows, first, steps)
-    origins, forecasts = origins[:-1], forecasts[:-1]  # the last origin is the end: nothing observed after it
+              scale_windows: bool, first: int, steps: int, window: int, floor: float,
+              stride: int = 1) -> Calibration:
+    """Forecast ``steps`` ahead from every ``stride``-th origin ``first .. n - 1`` and score the forecasts (the
+    end, n, has nothing observed after it)."""
+    n = len(inputs.values)
+    origins, forecasts = rolling_forecasts(model, strategy, inputs, norm, time_step, scale_windows, first, steps, n,
+                                           stride)
     volatility = local_scale(inputs.values, origins, window, floor)
     return Calibration(origins, scores(inputs.values, origins, forecasts, volatility), norm.splits["test"][0])
 

@@ -2,6 +2,7 @@
 windows each split trains or is scored on."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,7 +10,8 @@ import pandas as pd
 
 from lstm_forecast.artifacts import Normalization, Span, modelled_series
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.scaling import fit_scaler
+from lstm_forecast.outliers import Outliers, find_outliers
+from lstm_forecast.scaling import Scaler, fit_scaler
 from lstm_forecast.stationarity import choose_difference
 
 
@@ -52,34 +54,47 @@ def fold_bounds(n: int, today: dict[str, Span], folds: int) -> list[tuple[int, d
 
 
 def normalize_series(series: pd.DataFrame, fractions: tuple[float, float, float], method: str,
-                     difference: bool | str) -> tuple[pd.DataFrame, Normalization]:
+                     difference: bool | str, outliers: str = "keep") -> tuple[pd.DataFrame, Normalization]:
     """The series with ``scaled`` and ``split`` columns, and the scaler and split bounds to save."""
-    return scale_series(series, split_bounds(len(series), fractions), method, difference)
+    return scale_series(series, split_bounds(len(series), fractions), method, difference, outliers)
 
 
-def scale_series(series: pd.DataFrame, bounds: dict[str, Span], method: str,
-                 difference: bool | str) -> tuple[pd.DataFrame, Normalization]:
+def scale_series(series: pd.DataFrame, bounds: dict[str, Span], method: str, difference: bool | str,
+                 outliers: str = "keep") -> tuple[pd.DataFrame, Normalization]:
     """``series`` split at ``bounds``, scaled with statistics of its training span only.
 
     ``difference``: model the one-step changes y[t] - y[t-1] instead of the levels; the first point has no
     change and is modelled as 0. ``"auto"``: difference when the KPSS test rejects level stationarity of the
-    training span."""
+    training span. ``outliers``: ``clip`` clips the modelled series to the bounds of lstm_forecast.outliers
+    (from the training span) before the scaler is fitted and applied; ``keep`` leaves it as it is."""
+    return scale_and_flag(series, bounds, method, difference, outliers)[:2]
+
+
+def scale_and_flag(series: pd.DataFrame, bounds: dict[str, Span], method: str, difference: bool | str,
+                   outliers: str = "keep") -> tuple[pd.DataFrame, Normalization, Outliers]:
+    """``scale_series``, and the outliers found (whichever ``outliers`` policy)."""
     values = series["value"].to_numpy(dtype=np.float64)
     test = None
     if difference == "auto":
         test = choose_difference(values[bounds["train"][0] : bounds["train"][1]])
         difference = test.difference
-    modelled = modelled_series(values, difference)
     train_lo, train_hi = bounds["train"]
+    # With differencing, the training span's changes leave out the artificial first one.
+    found = find_outliers(modelled_series(values, difference), (train_lo + int(difference), train_hi))
+    clip = found.bounds if outliers == "clip" else None
+    norm = Normalization(len(values), bounds, Scaler("zscore", 0.0, 1.0), difference,
+                         test.to_json() if test else None, clip)
+    modelled = norm.modelled(values)
     # Fit on the training span only; with differencing, without the artificial first change.
     scaler = fit_scaler(modelled[train_lo + int(difference) : train_hi], method)
+    norm = dataclasses.replace(norm, scaler=scaler)
     out = series.copy()
     out["scaled"] = scaler.transform(modelled)
     labels = np.empty(len(values), dtype=object)
     for name, (a, b) in bounds.items():
         labels[a:b] = name
     out["split"] = labels
-    return out, Normalization(len(values), bounds, scaler, difference, test.to_json() if test else None)
+    return out, norm, found
 
 
 def window_origins(length: int, splits: dict[str, Span], time_step: int, horizon: int = 1) -> dict[str, Span]:

@@ -20,6 +20,10 @@ STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
 MAX_SEASON = {"auto_ets": 24, "auto_arima": 24, "auto_theta": None}
 # The shortest training span each model fits (statsforecast refuses "tiny datasets" below these).
 MIN_VALUES = {"auto_ets": 8, "auto_arima": 3, "auto_theta": 4}
+# The most recent values each model is fitted on and reads at each origin: a fit and a forward pass cost time
+# in proportion to the history, so a long series (200,000 five-minute values) would take hours; this many
+# is far more than exponential smoothing, an ARIMA filter or Theta's decomposition need to settle.
+HISTORY = 3000
 
 
 def usable_season(name: str, season: int, train_length: int) -> tuple[int, str]:
@@ -41,6 +45,9 @@ def fit_statistical(name: str, train: np.ndarray, season: int):
     if len(train) < MIN_VALUES[name]:
         raise ArgumentError("baselines", name, f"needs at least {MIN_VALUES[name]} training values, the training "
                             f"span has {len(train)}; leave it out or give the series more rows")
+    if len(train) > HISTORY:
+        log.info("%s is fitted on the last %d of the %d training values", name, HISTORY, len(train))
+        train = train[-HISTORY:]
     used, why = usable_season(name, season, len(train))
     if why:
         log.info("%s runs without a season: %s", name, why)
@@ -49,7 +56,7 @@ def fit_statistical(name: str, train: np.ndarray, season: int):
 
 
 def statistical_forecast(model, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-    """The fitted model's forecasts of the ``horizon`` values from each origin, reading ``values[:t]``
-    only: (n, H), original units."""
+    """The fitted model's forecasts of the ``horizon`` values from each origin, reading the last HISTORY
+    values before it, ``values[t - HISTORY : t]``, only: (n, H), original units."""
     values = np.ascontiguousarray(values, dtype=np.float64)
-    return np.stack([model.forward(values[:t], h=horizon)["mean"] for t in origins])
+    return np.stack([model.forward(values[max(0, t - HISTORY):t], h=horizon)["mean"] for t in origins])

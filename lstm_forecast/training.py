@@ -3,6 +3,7 @@ keep the weights of the epoch with the lowest validation loss."""
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import sys
 import time
@@ -19,8 +20,15 @@ from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
 from lstm_forecast.optim import single_buffer_adam
 from lstm_forecast.windows import Windows
 
+log = logging.getLogger("training")
+
 # Epochs with at least this many batches show a progress bar of their own.
 LONG_EPOCH_BATCHES = 2000
+# Each epoch's validation loss is scored on at most this many validation windows, evenly spread: an epoch
+# then costs the same on a series of any length (the best epoch's full validation loss is scored once).
+VALIDATION_WINDOWS = 1024
+# A progress line in the log at least this often (tqdm's bars show on a terminal only, not under dvc repro).
+PROGRESS_SECONDS = 10.0
 # Training has diverged when an epoch's loss is not finite, or is this many times the loss of forecasting
 # 0 everywhere (the scaled targets' mean square): an RMSE 100 times the targets' own size.
 DIVERGED_RATIO = 1e4
@@ -55,6 +63,29 @@ class FitSettings:
     ensemble: int = 1
     # A linear autoregression on the window's values added to the output (ModelConfig.highway).
     highway: bool = False
+
+
+class Progress:
+    """Log lines, at most every PROGRESS_SECONDS, saying where training is and how long it has left."""
+
+    def __init__(self, what: str, members: int, epochs: int):
+        # what: the lines' prefix ('' while training, 'retraining: ' while retraining on the whole series)
+        self.what, self.members, self.epochs = what, members, epochs
+        self.started = self.last = time.perf_counter()
+        self.done = 0  # epochs finished, over all members
+
+    def epoch_done(self) -> None:
+        self.done += 1
+
+    def tick(self, member: int, epoch: int, detail: str = "") -> None:
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        total = self.members * self.epochs
+        left = (now - self.started) / self.done * (total - self.done) if self.done else math.nan
+        log.info("%smember %d of %d, epoch %d of %d%s; %s left", self.what, member, self.members, epoch,
+                 self.epochs, detail, "unknown" if math.isnan(left) else f"about {left:.0f} s")
 
 
 @dataclass
@@ -138,7 +169,7 @@ def check_divergence(epoch: int, train_loss: float, val_loss: float, zero_loss: 
 
 
 def train_epoch(model: LSTMForecaster, train: Windows, order: torch.Tensor, settings: FitSettings, epoch: int,
-                step: tuple, stop: StopAfterBatch) -> float:
+                step: tuple, stop: StopAfterBatch, progress=lambda batch, batches: None) -> float:
     """One pass over the windows at ``order``, in batches; the mean training loss. ``step`` is (optimizer,
     flat gradient buffer)."""
     optimizer, grads = step
@@ -161,6 +192,7 @@ def train_epoch(model: LSTMForecaster, train: Windows, order: torch.Tensor, sett
         if batch % NAN_CHECK_BATCHES == 0 and not torch.isfinite(running):
             raise Diverged(f"training diverged at epoch {epoch}, batch {batch}: the loss is not finite")
         stop.check(f"at epoch {epoch}, after batch {batch} of {len(starts)}")
+        progress(batch, len(starts))
     return float(running) / len(order)
 
 
@@ -175,13 +207,16 @@ def fit(train: Windows, val: Windows, settings: FitSettings, device: torch.devic
     told which LSTM kernels run, once they are built.
     """
     members, results = [], []
+    progress = Progress("", settings.ensemble, settings.epochs)
     with StopAfterBatch() as stop:
         for k in range(settings.ensemble):
             model = build_model(settings, val.horizon if settings.strategy == "direct" else 1, device,
                                 settings.seed + k, train.input_size, train.time_step)
             if k == 0:
                 announce(model.prepare_kernels(device))
-            results.append(fit_member(model, train, val, settings, settings.seed + k, stop))
+            results.append(fit_member(model, train, val, settings, settings.seed + k, stop,
+                                      lambda epoch, detail="", k=k: progress.tick(k + 1, epoch, detail),
+                                      progress.epoch_done))
             members.append(model)
     ensemble = Ensemble(members).eval()
     if len(members) == 1:
@@ -193,9 +228,12 @@ def fit(train: Windows, val: Windows, settings: FitSettings, device: torch.devic
 
 
 def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: FitSettings, seed: int,
-               stop: StopAfterBatch) -> MemberResult:
+               stop: StopAfterBatch, tick=lambda epoch, detail="": None, epoch_done=lambda: None) -> MemberResult:
     """Train ``model`` with Adam on mini-batches shuffled by ``seed``; keep the weights of the epoch with the
-    lowest validation loss."""
+    lowest validation loss, scored each epoch on at most VALIDATION_WINDOWS of ``val`` (the best epoch's
+    loss is then scored on all of them). ``tick(epoch, detail)`` is called often, for progress lines;
+    ``epoch_done()`` after each epoch."""
+    sample = val.thinned(VALIDATION_WINDOWS)
     orders, step = _optimisation(model, train, settings, seed)
     best = BestEpoch(state=copy.deepcopy(model.state_dict()))
     result = MemberResult(seed, 0, math.inf, [], [], [])
@@ -204,9 +242,10 @@ def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: Fi
                file=sys.stderr)
     for epoch in bar:
         started = time.perf_counter()
-        train_loss = train_epoch(model, train, orders(), settings, epoch, step, stop)
+        train_loss = train_epoch(model, train, orders(), settings, epoch, step, stop,
+                                 lambda batch, batches: tick(epoch, f", batch {batch} of {batches}"))
         model.eval()
-        val_loss = forecast_mse(model, val, settings.strategy)
+        val_loss = forecast_mse(model, sample, settings.strategy)
         stop.check(f"at epoch {epoch}, after its validation")  # pressed during validation
         result.epoch_seconds.append(time.perf_counter() - started)
         check_divergence(epoch, train_loss, val_loss, zero_loss)
@@ -214,12 +253,16 @@ def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: Fi
         result.val_losses.append(val_loss)
         best.offer(epoch, val_loss, model)
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}", best=best.epoch, refresh=False)
+        epoch_done()
+        tick(epoch, f" done: train loss {train_loss:.4f}, validation loss {val_loss:.4f} (best epoch {best.epoch})")
         if settings.patience and epoch - best.epoch >= settings.patience:
             result.stopped_early = epoch
             break
     bar.close()
     model.load_state_dict(best.state)
     model.eval()
+    if sample is not val and best.epoch:
+        best.val_loss = forecast_mse(model, val, settings.strategy)
     result.best_val_loss, result.best_epoch = best.val_loss, best.epoch
     return result
 
@@ -241,6 +284,7 @@ def refit(train: Windows, settings: FitSettings, epochs: tuple[int, ...], output
     training windows this gives ``fit``'s members bit for bit; on the whole series, the model that
     forecasts the future."""
     members = []
+    progress = Progress("retraining: ", len(epochs), max(epochs, default=0))
     with StopAfterBatch() as stop:
         for k, member_epochs in enumerate(epochs):
             seed = settings.seed + k
@@ -250,7 +294,10 @@ def refit(train: Windows, settings: FitSettings, epochs: tuple[int, ...], output
             orders, step = _optimisation(model, train, settings, seed)
             zero_loss = train.mean_square()
             for epoch in range(1, member_epochs + 1):
-                loss = train_epoch(model, train, orders(), settings, epoch, step, stop)
+                loss = train_epoch(model, train, orders(), settings, epoch, step, stop,
+                                   lambda batch, batches, k=k, epoch=epoch: progress.tick(
+                                       k + 1, epoch, f", batch {batch} of {batches}"))
                 check_divergence(epoch, loss, loss, zero_loss)
+                progress.epoch_done()
             members.append(model.eval())
     return Ensemble(members).eval()

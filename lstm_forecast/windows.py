@@ -7,6 +7,7 @@ two numbers. Calendar ``features`` (one row per index of the series) are fed bes
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import pandas as pd
@@ -39,6 +40,16 @@ class Windows:
         self._features = features if features is not None and features.shape[1] else None
         self._rows = series.unfold(0, time_step + horizon, 1)  # a view: no copy of the series
         self.origins = torch.arange(span[0], span[1], stride, device=series.device)
+
+    def thinned(self, most: int) -> Windows:
+        """These windows, or every k-th of them (k the smallest that leaves at most ``most``): a fixed,
+        evenly spread sample, so that scoring it costs the same however long the series is."""
+        step = -(-len(self) // most)
+        if step <= 1:
+            return self
+        sample = copy.copy(self)
+        sample.origins = self.origins[::step]
+        return sample
 
     @property
     def input_size(self) -> int:

@@ -86,8 +86,10 @@ def run(
     norm, index = Normalization.read(stats_path), WindowIndex.read(windows_path)
     given = params.season
     params, line = params.resolve_season(SeriesInfo.read(info_path).freq)
-    if line is not None:
-        log.info("%s", line)
+    params, stride_line = params.resolve_stride(index.origins)
+    for line in (line, stride_line):
+        if line is not None:
+            log.info("%s", line)
     if index.horizon > params.season:
         # Step h = season would be the value at the origin itself: not yet observed there.
         season = given if given == params.season else f"{given} ({params.season})"

@@ -13,12 +13,12 @@ import pandas as pd
 import torch
 
 from lstm_forecast import metrics
-from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex, modelled_series
+from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.checkpoint import load_trained_on, save_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.settings.feasibility import forecast_steps
+from lstm_forecast.settings.feasibility import Bands, forecast_steps
 from lstm_forecast.export import onnx_bytes, onnx_constants
-from lstm_forecast.figures import future_figure, save
+from lstm_forecast.figures import future_figure, save, time_unit
 from lstm_forecast.files import atomic_path, check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.future import Inputs, calibrate, forecast_future, level_name, series_times, stamp_text
 from lstm_forecast.intervals import local_scale
@@ -44,10 +44,11 @@ def refit_model(values: np.ndarray, times: pd.Series | None, norm: Normalization
     n = len(values)
     with param_errors("normalize"):
         # Without the first point's change when differenced: it is no change, as in scale_series.
-        scaler = fit_scaler(modelled_series(values, norm.difference)[int(norm.difference):], norm.scaler.method)
+        # Clipped to the training span's outlier bounds, as the model was trained (normalize.outliers).
+        scaler = fit_scaler(norm.modelled(values)[int(norm.difference):], norm.scaler.method)
     # All of it is training now; empty validation and test spans at the end.
     whole = Normalization(n, {"train": (0, n), "val": (n, n), "test": (n, n)}, scaler, norm.difference,
-                          norm.difference_test)
+                          norm.difference_test, norm.clip)
     inputs = Inputs.build(values, times, whole, index.calendar, freq, steps)
     with param_errors("train"):
         device = resolve_device(train.device)
@@ -80,9 +81,13 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
                         f"num_layers, dropout, highway, ensemble, strategy: {trained}), so it cannot say how long to "
                         "retrain; rerun train (dvc repro)")
     test_lo, test_hi = norm.splits["test"]
-    steps, line = forecast_steps(params.steps, test_hi - test_lo, index.horizon, meta.strategy)
-    if line:
-        log.info("%s", line)
+    evaluate, stride_line = evaluate.resolve_stride(index.origins)
+    steps, line = forecast_steps(params.steps, test_hi - test_lo, norm.splits["val"][1] - norm.splits["val"][0],
+                                 index.horizon, meta.strategy,
+                                 Bands(evaluate.interval_method, params.levels, evaluate.stride))
+    for line in (line, stride_line):
+        if line:
+            log.info("%s", line)
     values = frame["value"].to_numpy(dtype=np.float64)
     times = series_times(frame)
     freq = info.freq if times is not None else None
@@ -94,7 +99,7 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
     clock = time.perf_counter()
     with param_errors("evaluate", {"window": "interval_window"}):
         cal = calibrate(model, meta.strategy, inputs, norm, index.time_step, index.scale_windows,
-                        index.origins["val"][0], steps, evaluate.interval_window, floor)
+                        index.origins["val"][0], steps, evaluate.interval_window, floor, evaluate.stride)
     seconds = {"backtest": time.perf_counter() - clock}
     clock = time.perf_counter()
     if params.refit == "all":
@@ -128,7 +133,7 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
                            | {f"coverage_{level_name(lv)}": coverage[lv] for lv in params.levels})
     results = {f"test_band{level_name(lv)}_coverage": float(coverage[lv].mean()) for lv in params.levels}
     results |= {f"band{level_name(lv)}_width": float(2 * half[lv].mean() * volatility) for lv in params.levels}
-    figure = future_figure(history, table, params.levels)
+    figure = future_figure(history, table, params.levels, time_unit(freq), info.column)
 
     # Everything is computed: the writes come last, so a failure before them leaves every output as it was.
     save_checkpoint(paths.out_model, future_model, meta, extra | {"freq": freq})

@@ -6,20 +6,49 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from lstm_forecast.artifacts import Normalization
 from lstm_forecast.errors import param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_json, write_parquet
 from lstm_forecast.params import load_section
 from lstm_forecast.settings.normalize import NormalizeParams
-from lstm_forecast.splits import normalize_series
+from lstm_forecast.outliers import OUTLIER_MADS, Outliers
+from lstm_forecast.splits import scale_and_flag, split_bounds
 
 log = logging.getLogger("normalize")
+
+
+# How many outliers the warning names.
+NAMED = 5
+
+
+def outlier_line(found: Outliers, series: pd.DataFrame, norm: Normalization, policy: str) -> str:
+    """The warning: how many values are outliers, the first ones by time stamp (or row) and value, the rule,
+    and what was done."""
+    values = series["value"].to_numpy()
+    where = series["time"].astype(str).to_numpy() if "time" in series else np.arange(len(series)).astype(str)
+    named = ", ".join(f"{where[i]} ({values[i]:g})" for i in found.positions[:NAMED])
+    more = f" and {len(found.positions) - NAMED} more" if len(found.positions) > NAMED else ""
+    count = len(found.positions)
+    what = ("one-step change into" if norm.difference else "value at") if count == 1 else \
+        ("one-step changes into" if norm.difference else "values at")
+    low, high = found.bounds
+    done = (f"clipped to [{low:.4g}, {high:.4g}] for the model (normalize.outliers: clip); the scores read the "
+            "values as they are" if policy == "clip" else "kept as they are (normalize.outliers: keep; clip limits "
+            "them for the model)")
+    return (f"{count} outlier{'s' if count > 1 else ''}, the {what} {named}{more}: further than {OUTLIER_MADS:g} robust deviations "
+            f"(MAD) from the training span's median; {done}")
 
 
 def run(params: NormalizeParams, series_path: Path, out: Path, stats_out: Path) -> None:
     series = read_parquet(series_path)
     with param_errors("normalize"):
-        scaled, norm = normalize_series(series, (params.train, params.val, params.test), params.method,
-                                        params.difference)
+        scaled, norm, found = scale_and_flag(series, split_bounds(len(series), (params.train, params.val, params.test)),
+                                             params.method, params.difference, params.outliers)
+    if len(found.positions):
+        log.warning("%s", outlier_line(found, series, norm, params.outliers))
     write_parquet(out, scaled)
     write_json(stats_out, norm.to_json())
     sizes = {k: b - a for k, (a, b) in norm.splits.items()}

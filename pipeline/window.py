@@ -54,6 +54,9 @@ def run(params: WindowParams, later: Later, stats_path: Path, info_path: Path, o
     hint = "lower window.time_step or window.horizon, or give the series more rows"
     with param_errors("window", hint=hint):
         origins = window_origins(norm.length, norm.splits, time_step, params.horizon)
+    evaluate, line = evaluate.resolve_stride(origins)
+    if line is not None:
+        log.info("%s", line)
     for line in check(plan(evaluate, later), [Split("today", origins, norm.splits, params.horizon)]
                                   + fold_splits(norm, params, evaluate.season, later.crossval.folds)):
         log.info("%s", line)
@@ -76,8 +79,8 @@ class Later:
     forecast: ForecastParams
     crossval: CrossvalParams
 
-    KEYS = {"evaluate": ("season", "stride", "interval", "interval_window"), "train": ("batch_size", "strategy"),
-            "forecast": ("steps",), "crossval": ("folds",)}
+    KEYS = {"evaluate": ("season", "stride", "interval", "interval_window", "interval_method"),
+            "train": ("batch_size", "strategy"), "forecast": ("steps", "levels"), "crossval": ("folds",)}
 
     @classmethod
     def read(cls, path: str) -> Later:
@@ -88,7 +91,8 @@ class Later:
 
 def plan(evaluate: EvaluateParams, later: Later) -> Plan:
     return Plan(evaluate.season, evaluate.stride, evaluate.interval, evaluate.interval_window,
-                            later.train.batch_size, later.train.strategy, later.forecast.steps)
+                later.train.batch_size, later.train.strategy, later.forecast.steps, evaluate.interval_method,
+                later.forecast.levels)
 
 
 def fold_splits(norm: Normalization, params: WindowParams, season: int, folds: int) -> list[Split]:

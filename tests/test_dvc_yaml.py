@@ -78,9 +78,11 @@ def test_stage_declares_only_its_own_params_section(stage):
     # crossval redoes normalize, window, train and evaluate in each fold, with their params; window reads the
     # season for time_step: auto.
     extra = {"crossval": ["normalize", "window", "train", "evaluate"], "window": ["evaluate.season", "evaluate.stride", "evaluate.interval",
-                                                                    "evaluate.interval_window", "train.batch_size",
-                                                                    "train.strategy", "forecast.steps", "crossval.folds"],
-             "forecast": ["train", "evaluate.interval_method", "evaluate.interval_gamma", "evaluate.interval_window"]}
+                                                                    "evaluate.interval_window", "evaluate.interval_method",
+                                                                    "train.batch_size", "train.strategy", "forecast.steps",
+                                                                    "forecast.levels", "crossval.folds"],
+             "forecast": ["train", "evaluate.interval_method", "evaluate.interval_gamma", "evaluate.interval_window",
+                          "evaluate.stride"]}
     assert DVC["stages"][stage]["params"] == [stage, *extra.get(stage, [])]
 
 

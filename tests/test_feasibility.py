@@ -19,7 +19,9 @@ def months60(in_tmp):
 
 
 def run_window(folder, params: dict) -> int:
-    write_params(folder / "params.yaml", {"window": {"time_step": "auto"}} | params)
+    """The window stage with ``params`` over params.yaml's interval method (adaptive)."""
+    evaluate = {"interval_method": "adaptive"} | params.get("evaluate", {})
+    write_params(folder / "params.yaml", {"window": {"time_step": "auto"}} | params | {"evaluate": evaluate})
     return main(ARGV)
 
 

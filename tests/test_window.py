@@ -26,7 +26,8 @@ def write_stats(folder, splits=SPLITS, length=16, scaler=SCALER, time_column="da
 
 ARGV = ["--stats", "stats.json", "--info", "series.json", "--out", "data/windows.json"]
 # Later stages' settings that a 16-value series can hold (the window stage checks them: test_feasibility.py).
-HOLDS = {"crossval": {"folds": 0}, "evaluate": {"season": 1, "interval": 0.5, "interval_window": 0}}
+HOLDS = {"crossval": {"folds": 0}, "evaluate": {"season": 1, "interval": 0.5, "interval_window": 0},
+         "forecast": {"levels": [0.5]}}
 
 
 def test_window_origins_per_split():

@@ -10,6 +10,7 @@ BASELINES: tuple[Baseline, ...] = ("persistence", "seasonal_naive", "linear", "a
 
 from lstm_forecast.features import season_for
 from lstm_forecast.params import require
+from lstm_forecast.settings.feasibility import AUTO_ORIGINS, auto_stride
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class EvaluateParams:
     # The seasonal lag in steps, or auto: from the series' frequency (lstm_forecast.features.season_for).
     # Typed str rather than Literal["auto"] so that a wrong word gets validate()'s message, which names both.
     season: int | str = "auto"
-    stride: int = 1
+    # Forecast from every stride-th origin; auto: 1, or more where a span has over AUTO_ORIGINS origins.
+    stride: int | Literal["auto"] = "auto"
     interval: float = 0.9
     # Residuals are divided by the recent volatility (mean |one-step change| over this many steps before the
     # origin), so the interval widens in turbulent stretches; 0 gives plain split conformal.
@@ -36,7 +38,8 @@ class EvaluateParams:
         require(self.season == "auto" or (isinstance(self.season, int) and self.season >= 1),
                 f"evaluate.season={self.season!r} should be a whole number of steps >= 1 (the seasonal lag) or auto "
                 "(from the series' frequency)")
-        require(self.stride >= 1, f"evaluate.stride={self.stride} should be >= 1")
+        require(self.stride == "auto" or self.stride >= 1,
+                f"evaluate.stride={self.stride!r} should be >= 1 or auto (1, or more on a long series)")
         require(0 < self.interval < 1, f"evaluate.interval={self.interval} should be a coverage between 0 and 1")
         require(self.interval_window >= 0, f"evaluate.interval_window={self.interval_window} should be >= 0")
         require(0 <= self.interval_gamma < 1,
@@ -58,3 +61,13 @@ class EvaluateParams:
             line = (f"season auto: 1 (no season) for frequency {freq}: {why}; set evaluate.season to the period in "
                     "steps if there is one")
         return dataclasses.replace(self, season=season), line
+
+    def resolve_stride(self, origins: dict[str, tuple[int, int]]) -> tuple[EvaluateParams, str | None]:
+        """These params with ``stride: auto`` resolved for windows whose origins per split are ``origins``
+        (window's windows.json), and the log line when it is not 1."""
+        if self.stride != "auto":
+            return self, None
+        stride = auto_stride(origins)
+        line = None if stride == 1 else (f"stride auto: {stride} (every {stride}th origin: the validation and "
+                                         f"test spans have over {AUTO_ORIGINS} origins each)")
+        return dataclasses.replace(self, stride=stride), line

@@ -20,6 +20,16 @@ from lstm_forecast.intervals import conformal_rank
 AUTO_BATCH = 32
 # ``forecast.steps: auto``: this many steps, capped at the test span (each step's band is checked there).
 AUTO_STEPS = 24
+# ``evaluate.stride: auto``: every origin of the validation and test spans is forecast from, unless one has more
+# than this many; then every k-th, the smallest k that leaves at most this many, so that a long series is
+# scored in bounded time (and the forecast stage's bands calibrated).
+AUTO_ORIGINS = 1000
+
+
+def auto_stride(origins: dict[str, Span]) -> int:
+    """The stride ``auto`` gives windows whose validation and test origins are ``origins``."""
+    most = max(_count(origins["val"]), _count(origins["test"]))
+    return max(1, -(-most // AUTO_ORIGINS))
 
 
 def auto_batch(n_windows: int) -> int:
@@ -27,10 +37,11 @@ def auto_batch(n_windows: int) -> int:
     return max(1, min(AUTO_BATCH, n_windows))
 
 
-def auto_steps(test_length: int, horizon: int, strategy: str) -> int:
-    """The forecast steps ``auto`` gives: AUTO_STEPS, at most the test span, and for a direct model at most
-    its horizon."""
-    cap = min(test_length, horizon) if strategy == "direct" else test_length
+def auto_steps(test_length: int, val_length: int, horizon: int, strategy: str) -> int:
+    """The forecast steps ``auto`` gives: AUTO_STEPS, at most the test and validation spans (the bands of step h
+    are calibrated on validation forecasts whose h-th value is in validation, and checked on test), and for a
+    direct model at most its horizon."""
+    cap = min(test_length, val_length, horizon if strategy == "direct" else test_length)
     return max(1, min(AUTO_STEPS, cap))
 
 
@@ -46,6 +57,8 @@ class Plan:
     batch_size: int | str
     strategy: str
     steps: int | str
+    interval_method: str = "adaptive"
+    levels: tuple[float, ...] = (0.8, 0.95)
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,11 @@ def check(plan: Plan, splits: list[Split]) -> list[str]:
     """Raise a UserError for the first setting that cannot hold on one of ``splits``; return the log lines
     saying what the ``auto`` values became."""
     today = splits[0]
+    if today.horizon > plan.season:
+        # Step h = season would be the value at the origin itself: not yet observed there.
+        raise UserError(f"window.horizon={today.horizon} is longer than evaluate.season={plan.season}: the seasonal "
+                        f"naive forecast would read values after its origin; use a season >= horizon, or "
+                        f"window.horizon <= {plan.season}")
     lines = [_batch(plan, splits)]
     _reach("evaluate.season", plan.season, splits, "the seasonal naive forecast reads one season back")
     if plan.interval_window:
@@ -133,25 +151,62 @@ def _dm(plan: Plan, split: Split) -> None:
 
 def _steps(plan: Plan, today: Split) -> str:
     test = today.splits["test"][1] - today.splits["test"][0]
-    return forecast_steps(plan.steps, test, today.horizon, plan.strategy)[1]
+    val = today.splits["val"][1] - today.splits["val"][0]
+    return forecast_steps(plan.steps, test, val, today.horizon, plan.strategy,
+                          Bands(plan.interval_method, plan.levels, plan.stride))[1]
 
 
-def forecast_steps(steps: int | str, test_length: int, horizon: int, strategy: str) -> tuple[int, str]:
+@dataclass(frozen=True)
+class Bands:
+    """How the forecast stage calibrates its bands: evaluate's interval method and stride, forecast's levels."""
+
+    method: str
+    levels: tuple[float, ...]
+    stride: int
+
+    def enough(self, h: int, val: int) -> bool:
+        """Whether step h's bands have the validation forecasts they need: split conformal needs
+        ceil((n + 1) * level) <= n of them, where n, the origins whose h-th value lies in validation, falls as
+        h grows; adaptive takes the largest score where there are too few, and needs one."""
+        n = _count((0, val - h + 1), self.stride)
+        return n >= 1 and (self.method != "split" or conformal_rank(n, max(self.levels)) <= n)
+
+    def refuse(self, steps: int, val: int) -> UserError:
+        fits = [h for h in range(steps - 1, 0, -1) if self.enough(h, val)]
+        advice = f"forecast.steps <= {fits[0]}, " if fits else ""
+        n = _count((0, val - steps + 1), self.stride)
+        return UserError(f"forecast.levels={list(self.levels)}: the {max(self.levels):g} band of step {steps} needs "
+                         f"at least {conformal_rank(n, max(self.levels))} validation forecasts of it under "
+                         f"evaluate.interval_method: split, the validation span gives {n}; use {advice}lower levels, "
+                         "a longer normalize.val, or evaluate.interval_method: adaptive")
+
+
+def forecast_steps(steps: int | str, test_length: int, val_length: int, horizon: int, strategy: str,
+                   bands: Bands) -> tuple[int, str]:
     """The steps the forecast stage forecasts (``auto`` resolved) and the log line saying what ``auto``
     became ('' when nothing to say); a UserError for an explicit value that cannot hold."""
     if steps == "auto":
-        resolved = auto_steps(test_length, horizon, strategy)
-        if resolved == AUTO_STEPS:
-            return resolved, ""
-        cap = (f"the test span's {test_length} values" if resolved == test_length else
+        resolved = auto_steps(test_length, val_length, horizon, strategy)
+        fits = [h for h in range(resolved, 0, -1) if bands.enough(h, val_length)]
+        if not fits:
+            raise bands.refuse(1, val_length)
+        if fits[0] == AUTO_STEPS:
+            return AUTO_STEPS, ""
+        cap = (f"the bands' validation forecasts ({bands.method} conformal at {max(bands.levels):g})"
+               if fits[0] < resolved else f"the test span's {test_length} values" if resolved == test_length else
+               f"the validation span's {val_length} values" if resolved == val_length else
                f"window.horizon {horizon}, all a direct model forecasts")
-        return resolved, f"forecast.steps auto: {resolved} (at most {AUTO_STEPS}, capped at {cap})"
+        return fits[0], f"forecast.steps auto: {fits[0]} (at most {AUTO_STEPS}, capped at {cap})"
     if strategy == "direct" and steps > horizon:
         raise UserError(f"forecast.steps={steps} is longer than window.horizon={horizon}, all a direct "
                         f"model (train.strategy: direct) forecasts; use forecast.steps <= {horizon}, or "
                         "train.strategy: recursive, which reaches any number of steps")
-    if steps > test_length:
-        raise UserError(f"forecast.steps={steps} is longer than the test span ({test_length} values), so the bands "
-                        f"of the last steps could not be checked on test forecasts; use forecast.steps <= "
-                        f"{test_length}, or auto, or a longer normalize.test")
+    for span, length, why in (("test", test_length, "checked on test forecasts"),
+                              ("validation", val_length, "calibrated on validation forecasts")):
+        if steps > length:
+            raise UserError(f"forecast.steps={steps} is longer than the {span} span ({length} values), so the bands "
+                            f"of the last steps could not be {why}; use forecast.steps <= {length}, or auto, or a "
+                            f"longer normalize.{'test' if span == 'test' else 'val'}")
+    if not bands.enough(steps, val_length):
+        raise bands.refuse(steps, val_length)
     return steps, ""

@@ -20,6 +20,10 @@ class NormalizeParams:
     # last observed value. The first point has no change and is modelled as 0. auto: the KPSS test on the
     # training span decides (lstm_forecast.stationarity).
     difference: bool | Literal["auto"] = False
+    # Values of the modelled series far outside the training span's robust spread (lstm_forecast.outliers) are
+    # named in the log either way; clip: clipped to that spread for the model (training, calibration, inputs),
+    # while every score is still of the values as they are.
+    outliers: Literal["keep", "clip"] = "clip"
 
     def validate(self) -> None:
         for name in ("train", "val", "test"):
