@@ -1,6 +1,7 @@
 """Files as users export them, through the real `dvc repro`: the exact one-line error, DVC's exit code, a clean
 `git status` and the previous outputs kept; or, after the documented fix-up, the very same series."""
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -73,18 +74,81 @@ def test_duplicated_and_absent_months_are_named(repo, dvc_env):
     assert pd.read_parquet(repo / "data" / "series.parquet")["time"].is_monotonic_increasing
 
 
-def test_a_title_line_fails_until_header_row_names_the_header(repo, dvc_env):
+def title_csv(repo, title: str) -> str:
+    (repo / "series.csv").write_text(title + "\n" + (repo / "series.csv").read_text())
+    return "series.csv"
+
+
+def title_book(repo, title: str) -> str:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in [[title], [], ["date", "level"]] + [[d.to_pydatetime(), v] for d, v in sine_series().values]:
+        book.active.append(row)
+    book.save(repo / "book.xlsx")
+    set_param(repo, "ingest.path", "book.xlsx")
+    return "book.xlsx"
+
+
+@pytest.mark.parametrize("write, title, header_row, line", [
+    (title_csv, "Exported from the sales system", 2, "line 2 has 2 fields (',' separated) but the header line 1 has "
+     "1; a title above the column names on line 2? set it to 2"),
+    (title_csv, "Monthly sales, all stores", 2, "the column names seem to be on line 2 ('date', 'level'), with a "
+     "title above them; set it to 2"),
+    (title_book, "Monthly sales, all stores", 3, "the column names seem to be on row 3 ('date', 'level'), with a "
+     "title above them; set it to 3"),
+])
+def test_a_title_line_fails_until_header_row_names_the_header(repo, dvc_env, write, title, header_row, line):
     before = output_hashes(repo)
-    (repo / "series.csv").write_text("Exported from the sales system\n" + (repo / "series.csv").read_text())
-    assert failed_repro(repo, dvc_env) == (
-        "error: ingest.header_row=1: line 2 has 2 fields (',' separated) but the header line 1 has 1; a title "
-        "above the column names on line 2? set it to 2")
-    set_param(repo, "ingest.header_row", 2)
+    path = write(repo, title)
+    assert failed_repro(repo, dvc_env, extra_changed={path}) == f"error: ingest.header_row=1: {line}"
+    set_param(repo, "ingest.header_row", header_row)
     assert ran(repo, dvc_env) == ["ingest"]
     assert output_hashes(repo) == before
-    assert git_status(repo, dvc_env).split() == ["M", "dvc.lock", "M", "params.yaml", "M", "series.csv"]
+    changed = {"series.csv": ["M", "series.csv"], "book.xlsx": ["??", "book.xlsx"]}[path]
+    assert git_status(repo, dvc_env).split() == ["M", "dvc.lock", "M", "params.yaml", *changed]
     commit(repo, dvc_env, "title line")
     assert git_status(repo, dvc_env) == ""
+
+
+def test_months_to_come_with_empty_values_are_left_out_under_every_missing_policy(repo, dvc_env):
+    # A sheet prepared for the coming months: six rows with a date and no value after the last value.
+    before = output_hashes(repo)
+    future = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=6, freq="MS"), "level": np.nan})
+    write_series(repo, pd.concat([sine_series(), future]))
+    assert (repo / "series.csv").read_text().endswith("2020-06-01,\n")
+    for missing in ("error", "interpolate"):
+        set_param(repo, "ingest.missing", missing)
+        proc = sh(repo, dvc_env, "dvc", "repro", "--no-run-cache")
+        assert re.findall(r"Running stage '(\w+)'", proc.stdout) == ["ingest"]  # the same series: nothing else reruns
+        assert "left out 6 empty rows after the last value (2020-01-01 to 2020-06-01)" in proc.stdout + proc.stderr
+        assert output_hashes(repo) == before  # the forecast starts after 2019-12, the last value
+
+
+def test_a_time_column_is_found_by_its_content(repo, dvc_env):
+    # Quarters written as periods, and a European file: once "no numeric column found".
+    quarters = [f"{1960 + i // 4} Q{i % 4 + 1}" for i in range(240)]
+    write_series(repo, pd.DataFrame({"quarter": quarters, "revenue": sine_series()["level"]}))
+    set_param(repo, "evaluate.season", "auto")
+    set_param(repo, "window.time_step", "auto")  # which logs the season it goes by
+    proc = sh(repo, dvc_env, "dvc", "repro", "--no-run-cache", "window")
+    assert re.findall(r"Running stage '(\w+)'", proc.stdout) == ["ingest", "normalize", "window"]
+    assert "season auto: 4 for frequency QS-OCT (a year of QS-OCT steps)" in proc.stdout + proc.stderr
+    info = json.loads((repo / "data" / "series.json").read_text())
+    assert (info["time_column"], info["freq"], info["rows"]) == ("quarter", "QS-OCT", 240)
+    series = (repo / "data" / "series.parquet").read_bytes()
+    set_param(repo, "ingest.column", "revenue")  # naming the value column keeps the dates
+    assert ran(repo, dvc_env, "ingest") == ["ingest"]
+    assert (repo / "data" / "series.parquet").read_bytes() == series
+    set_param(repo, "ingest.column", None)
+    frame = sine_series()
+    frame = pd.DataFrame({"Datum": (frame["date"] + pd.offsets.MonthEnd(0)).dt.strftime("%d.%m.%Y"),
+                          "Umsatz": frame["level"].map(lambda v: f"{v:.3f}".replace(".", ","))})
+    write_series(repo, frame, sep=";")
+    assert ran(repo, dvc_env, "ingest") == ["ingest"]
+    info = json.loads((repo / "data" / "series.json").read_text())
+    assert (info["time_column"], info["freq"], info["rows"]) == ("Datum", "ME", 240)
+    assert pd.read_parquet(repo / "data" / "series.parquet")["value"].tolist() == sine_series()["level"].tolist()
 
 
 def test_a_window_too_long_names_the_splits_in_time_order(repo, dvc_env):
