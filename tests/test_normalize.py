@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstm_forecast.artifacts import Normalization
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.scaling import fit_scaler
 from lstm_forecast.splits import normalize_series, split_bounds
@@ -102,3 +103,27 @@ def test_differencing_scales_the_changes_fitted_on_the_training_span():
     assert info.scaler.offset == pytest.approx(changes.mean()) and info.scaler.scale == pytest.approx(changes.std())
     assert out["scaled"].iloc[6] == pytest.approx((-50.0 - changes.mean()) / changes.std())
     assert out["scaled"].iloc[0] == pytest.approx((0.0 - changes.mean()) / changes.std())
+
+
+def test_an_outlier_is_found_against_the_training_span_and_clipped_for_the_model_only():
+    from lstm_forecast.outliers import OUTLIER_MADS, find_outliers
+    from lstm_forecast.splits import scale_and_flag
+
+    values = np.array([10.0, 11, 9, 10, 12, 8, 10, 11, 9, 10, 1e6, 10, 11, 9, 10, 10, 11, 9, 10, 500])
+    found = find_outliers(values, (0, 12))
+    # Median 10, MAD 1 (x 1.4826): bounds 10 +- 25 x 1.4826; 1e6 at 10 (training) and 500 at 19 (test).
+    assert found.positions.tolist() == [10, 19]
+    assert found.bounds == pytest.approx((10 - OUTLIER_MADS * 1.4826, 10 + OUTLIER_MADS * 1.4826))
+    bounds = {"train": (0, 12), "val": (12, 16), "test": (16, 20)}
+    frame = pd.DataFrame({"value": values})
+    kept, keep_norm, _ = scale_and_flag(frame, bounds, "zscore", False, "keep")
+    clipped, clip_norm, _ = scale_and_flag(frame, bounds, "zscore", False, "clip")
+    assert keep_norm.clip is None and clip_norm.clip == found.bounds
+    # The clip keeps the scaler to the span's own spread; kept, the outlier's 1e6 swamps it.
+    assert clip_norm.scaler.scale < 12 < keep_norm.scaler.scale
+    assert clipped["scaled"].max() == pytest.approx(clip_norm.scaler.transform(np.array([found.bounds[1]]))[0])
+    assert (clipped["value"] == values).all()  # the values the scores read are untouched
+    # Written and read back, the clip travels with the normalization (predict and the forecast stage use it).
+    assert Normalization.from_json(clip_norm.to_json()).clip == clip_norm.clip
+    # A constant training span has no spread to judge by: nothing is flagged.
+    assert find_outliers(np.array([5.0] * 8 + [9.0]), (0, 8)).positions.tolist() == []
