@@ -5,6 +5,7 @@ Per series also the LSTM's Diebold-Mariano p-value against the best baseline and
     .venv/bin/python bench/accuracy.py                        # the whole panel, test scores (~11 min, 2 cores)
     .venv/bin/python bench/accuracy.py --split val            # validation scores: the ones to choose defaults by
     .venv/bin/python bench/accuracy.py --series a10 qcement -S train.epochs=3 --json /tmp/accuracy.json
+    .venv/bin/python bench/accuracy.py --split val --inject-outlier 1000 -S normalize.outliers=keep
 
 Each series goes through the real ingest stage (a subprocess) and then normalize, window, train and evaluate
 as the pipeline would run them (lstm_forecast.folds.score_split), with params.yaml's current sections, the
@@ -117,8 +118,19 @@ def ingest(file: Path, settings: dict, work: Path):
     return read_parquet(work / "data" / "series.parquet"), SeriesInfo.read(work / "data" / "series.json").freq
 
 
-def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origins: int) -> dict:
-    """One series: its settings, every val_/test_ score, seconds, or the one-line reason it failed."""
+def inject_outlier(frame, factor: float, train: float):
+    """``frame`` with the value in the middle of its training span replaced by ``factor`` times the largest
+    absolute value: a typing error (a number with three zeros too many), for judging normalize.outliers."""
+    frame = frame.copy()
+    position = int(len(frame) * train) // 2
+    frame.loc[position, "value"] = factor * frame["value"].abs().max()
+    return frame
+
+
+def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origins: int,
+               outlier: float = 0.0) -> dict:
+    """One series: its settings, every val_/test_ score, seconds, or the one-line reason it failed. ``outlier``:
+    a factor for ``inject_outlier`` (0: the series as it is)."""
     import torch
 
     from lstm_forecast.folds import score_split
@@ -148,6 +160,8 @@ def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origin
                     device = resolve_device(params["train"].device)
                 splits = split_bounds(len(frame), (params["normalize"].train, params["normalize"].val,
                                                    params["normalize"].test))
+                if outlier:
+                    frame = inject_outlier(frame, outlier, params["normalize"].train)
                 out["results"] = score_split(frame, splits, device=device, freq=freq, **params)
     except Diverged as exc:
         out["error"] = f"{exc}; lower train.lr"
@@ -184,6 +198,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="series run in parallel, one torch thread each")
     parser.add_argument("--max-origins", type=int, default=300, help="most origins per scored split; 0: no limit")
     parser.add_argument("--json", type=Path, help="write every series' settings and results here")
+    parser.add_argument("--inject-outlier", type=float, default=0.0, metavar="FACTOR",
+                        help="set the middle of each training span to FACTOR times the largest absolute value (a typing "
+                             "error), to judge normalize.outliers; 0: no")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.max_origins < 0:
         parser.error(f"--jobs {args.jobs} should be >= 1 and --max-origins {args.max_origins} >= 0")
@@ -212,7 +229,8 @@ def main(argv=None) -> int:
         os.environ.setdefault(var, "1")
     started, runs = time.perf_counter(), {}
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_series, panel[n], args.panel, base, overrides, args.max_origins): n
+        futures = {pool.submit(run_series, panel[n], args.panel, base, overrides, args.max_origins,
+                               args.inject_outlier): n
                    for n in sorted(names, key=lambda n: -panel[n].get("rows", 0))}  # longest first
         try:
             for future in as_completed(futures):

@@ -1,7 +1,9 @@
 """Whole-stage runs for bench/speed.py: the wall time of a default `dvc repro` in a scratch repository, and the
-peak memory of the window and train stages, each in its own process.
+peak memory of the window and train stages, each in its own process; and the default `dvc repro` of a long
+series (a synthetic 5-minute series) with each stage's seconds and the longest silence in its log.
 
-    .venv/bin/python bench/runs.py --repro 3   # the dvc repro timings alone, medians of three runs
+    .venv/bin/python bench/runs.py --repro 3      # the dvc repro timings alone, medians of three runs
+    .venv/bin/python bench/runs.py --long 200000  # a 200,000-row 5-minute CSV at the defaults
 """
 from __future__ import annotations
 
@@ -27,7 +29,26 @@ TIME_STEP = 96
 # What time_repro runs after the full `dvc repro`: nothing changed, a plot param, a forecast param (each
 # (section key, old, new) as params.yaml writes it).
 REPRO_RUNS = ("full default", "no-op", "plot-only", "forecast-only")
-CHANGES = (None, None, ("dpi", "100", "90"), ("steps", "24", "23"))
+CHANGES = (None, None, ("dpi", "100", "90"), ("steps", "auto", "23"))
+
+
+def scratch_repo(repo: Path, params: str | None = None) -> dict:
+    """Lay this project's files into ``repo`` (params.yaml's text replaced by ``params`` where given), make it a
+    committed git + DVC repository; the environment to run dvc in."""
+    for name in ("pipeline", "lstm_forecast", "data", "dvc.yaml", "params.yaml"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.parquet", "*.json"))
+        else:
+            shutil.copy(src, repo / name)
+    if params is not None:
+        (repo / "params.yaml").write_text(params)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1"}
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"]):
+        subprocess.run(cmd, cwd=repo, env=env, check=True)
+    return env
 
 
 def time_repro() -> tuple[float, ...]:
@@ -36,17 +57,7 @@ def time_repro() -> tuple[float, ...]:
     project's files."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
-        for name in ("pipeline", "lstm_forecast", "data", "dvc.yaml", "params.yaml"):
-            src = ROOT / name
-            if src.is_dir():
-                shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.parquet", "*.json"))
-            else:
-                shutil.copy(src, repo / name)
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               "DVC_NO_ANALYTICS": "1"}
-        for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["git", "add", "-A"],
-                    ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"]):
-            subprocess.run(cmd, cwd=repo, env=env, check=True)
+        env = scratch_repo(repo)
         walls = []
         for change in CHANGES:
             if change:
@@ -118,7 +129,57 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
         return peaks[0], peaks[1]
 
 
+def long_series(rows: int) -> pd.DataFrame:
+    """A seeded 5-minute series: a slow trend, a daily and a weekly cycle, noise; time stamps as text."""
+    t = np.arange(rows)
+    values = (500 + 0.001 * t + 80 * np.sin(2 * np.pi * t / 288) + 20 * np.sin(2 * np.pi * t / 2016)
+              + np.random.default_rng(0).normal(0, 10, rows))
+    stamps = pd.date_range("2024-01-01", periods=rows, freq="5min").strftime("%Y-%m-%d %H:%M")
+    return pd.DataFrame({"time": stamps, "load": values.round(2)})
+
+
+def report_long(rows: int) -> None:
+    """The default `dvc repro` of ``rows`` 5-minute values from a CSV (params.yaml's defaults, with the
+    README's season: auto for your own data): each stage's seconds, the whole wall time and the longest time
+    the log stayed silent."""
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["ingest"] |= {"path": "long.csv", "sheet": None, "column": None}
+    params["evaluate"]["season"] = "auto"
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        long_series(rows).to_csv(repo / "long.csv", index=False)
+        env = scratch_repo(repo, yaml.safe_dump(params, sort_keys=False))
+        started = last = time.perf_counter()
+        stages: dict[str, float] = {}
+        silence, stage = 0.0, None
+        proc = subprocess.Popen(["dvc", "repro", "--no-run-cache"], cwd=repo, env={**env, "PYTHONUNBUFFERED": "1"},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            now = time.perf_counter()
+            silence, last = max(silence, now - last), now
+            if line.startswith("Running stage '"):
+                stage = line.split("'")[1]
+                stages[stage] = now
+        if proc.wait() != 0:
+            raise RuntimeError(f"dvc repro of the {rows}-row series failed")
+        total = time.perf_counter() - started
+    names = list(stages) + [None]
+    ends = [stages[n] for n in names[1:-1]] + [started + total]
+    print(f"{rows}-row 5-minute series, default dvc repro: {total:.0f} s in all; the log was silent at most "
+          f"{silence:.1f} s")
+    for name, end in zip(names[:-1], ends):
+        print(f"  {name:<10} {end - stages[name]:7.1f} s")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repro", type=int, default=3, help="runs of each kind of `dvc repro` to time")
-    report_repro(parser.parse_args().repro)
+    parser.add_argument("--long", type=int, metavar="ROWS", help="time the default dvc repro of a ROWS-row 5-minute "
+                        "series instead")
+    args = parser.parse_args()
+    if args.long:
+        report_long(args.long)
+    else:
+        report_repro(args.repro)
