@@ -4,10 +4,11 @@ LSTM and of the best baseline; without hash or timestamp columns.
 
     python -m ci.compare            # or: make compare
 
-Rows are sorted by the LSTM's mean cross-validation MASE when crossval runs (an average over every fold,
-today's among them, so no single span decides), else by its validation RMSE. Never by the test figures
-alone: picking the experiment with the best test score is how a test span gets overfitted; the test
-columns are there to report.
+Rows are sorted by the LSTM's mean cross-validation MASE when the workspace's metrics/crossval.json holds it
+(an average over every fold, today's among them, so no single span decides), else by its validation RMSE:
+before dvc.yaml declares crossval, with `crossval.folds: 0` (the file then holds only `folds`), or before
+crossval has run; the tool says so in one line. Never by the test figures alone: picking the experiment with
+the best test score is how a test span gets overfitted; the test columns are there to report.
 """
 from __future__ import annotations
 
@@ -56,22 +57,38 @@ def best_baseline(crossval: dict[str, float], metric: str = "mase") -> str | Non
 
 
 def read_crossval(path: Path) -> dict[str, float]:
-    """The workspace's cross-validation metrics; empty until crossval has run."""
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """The workspace's cross-validation metrics; empty until crossval has run (or in an empty file)."""
+    text = path.read_text() if path.is_file() else ""
+    return json.loads(text) if text.strip() else {}
+
+
+def sort_column(root: Path = Path(".")) -> tuple[str, str | None]:
+    """The `--sort-by` column: SORT_CROSSVAL when the workspace's crossval metrics hold it, else SORT_VALIDATION
+    and the line saying why (dvc stops on a sort column that no row has)."""
+    if CROSSVAL not in declared_metrics(root / "dvc.yaml"):
+        return f"{EVALUATE}:{SORT_VALIDATION}", None  # a project without the crossval stage: nothing to say
+    crossval = read_crossval(root / CROSSVAL)
+    if SORT_CROSSVAL in crossval:
+        return f"{CROSSVAL}:{SORT_CROSSVAL}", None
+    if not (root / CROSSVAL).is_file():
+        why = "not written yet: run dvc repro"
+    else:
+        why = f"crossval.folds: {crossval['folds']}" if "folds" in crossval else "the file holds no such key"
+    return f"{EVALUATE}:{SORT_VALIDATION}", (
+        f"compare: no {SORT_CROSSVAL} in the workspace's {CROSSVAL} ({why}): rows sorted by the LSTM's validation "
+        f"RMSE, {SORT_VALIDATION}")
 
 
 def compare_command(metrics: str = "rmse|mase", crossval_metrics: str = "mase",
                     root: Path = Path(".")) -> list[str]:
     """`dvc exp show` arguments: params that differ across experiments, test ``metrics`` of every model, and
     with crossval the ``crossval_metrics`` means and sds of the LSTM and the best baseline (by MASE in the
-    workspace); sorted by SORT_CROSSVAL, or by SORT_VALIDATION before crossval exists."""
+    workspace); sorted by ``sort_column``."""
     keep = [kept_metrics(metrics)]
-    if CROSSVAL in declared_metrics(root / "dvc.yaml"):
-        sort_by = f"{CROSSVAL}:{SORT_CROSSVAL}"
+    sort_by, _ = sort_column(root)
+    if CROSSVAL in declared_metrics(root / "dvc.yaml"):  # shown wherever an experiment has them
         models = "|".join(re.escape(m) for m in ("lstm", best_baseline(read_crossval(root / CROSSVAL))) if m)
         keep.append(rf"crossval_({models})_({crossval_metrics})_(mean|sd)$")
-    else:
-        sort_by = f"{EVALUATE}:{SORT_VALIDATION}"
     keep.append(rf"{sort_by.partition(':')[2]}$")  # the figure the rows are sorted by, shown
     return [
         "dvc", "exp", "show", "--md", "--no-pager", "--only-changed",
@@ -118,7 +135,10 @@ def merge_spread(markdown: str) -> str:
 
 
 def compare_table(metrics: str = "rmse|mase", crossval_metrics: str = "mase") -> str:
-    """The table `make compare` prints."""
+    """The table `make compare` prints; the line saying why it is not sorted by crossval, on stderr."""
+    _, why = sort_column()
+    if why is not None:
+        print(why, file=sys.stderr)
     return merge_spread(run(*compare_command(metrics, crossval_metrics)))
 
 

@@ -17,16 +17,22 @@ Two rules, each for its own metrics:
   scales and p-values are printed but never fail. A metric whose name gives no direction is an error. A change
   fails when it worsens the metric by more than tolerance x |base value|.
 --both-ways is the exact mode: no significance rule; any change of any metric beyond the tolerance fails.
+Cross-validation off (`crossval.folds: 0`, metrics/crossval.json then holds only `folds`): on both sides, a
+crossval metric named with --metric is left out with one line saying so (0 when nothing else is selected); on one
+side only, the crossval metrics the other side has are shown but not judged, with one line saying so: K folds
+against none is a change of params.yaml, not a verdict on the forecasts. --both-ways still fails them.
 Metrics come from `dvc metrics diff` against BASE_REV, so every metrics file in dvc.yaml counts.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ci.compare import CROSSVAL
 from ci.direction import DEFAULT_INTERVAL, EQUAL, LOWER, NOMINAL, describe, direction, judge, nominal_for
 from ci.predictions import PREDICTIONS, NotComparable, compare_revisions, judging_loss
 from ci.shell import command_main, fail, run
@@ -34,6 +40,7 @@ from lstm_forecast.scoring import ALPHA
 
 DEFAULT_METRIC = "test_lstm_rmse"
 INTERVAL_PARAM = "evaluate.interval"
+CROSSVAL_METRIC = re.compile(r"(crossval|fold\d+)_\w+")  # the names crossval writes, `folds` aside
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,36 @@ def metric_pairs(base: str) -> dict[tuple[str, str], tuple[float | None, float |
         for path, metrics in diff.items()
         for name, values in metrics.items()
     }
+
+
+def crossval_folds(pairs: dict) -> tuple[int, int]:
+    """crossval.folds at the base and in the workspace, read from metrics/crossval.json; 0 where it is absent."""
+    old, new = pairs.get((CROSSVAL, "folds"), (None, None))
+    return int(old or 0), int(new or 0)
+
+
+def without_crossval(names: Sequence[str], folds: tuple[int, int]) -> list[str]:
+    """``names`` less the crossval metrics when crossval is off on both sides, with one line saying so."""
+    if any(folds):
+        return list(names)
+    off = [name for name in names if CROSSVAL_METRIC.fullmatch(name.removeprefix(f"{CROSSVAL}:"))]
+    if off:
+        print(f"gate: {', '.join(off)} left out: crossval is off at both revisions (crossval.folds: 0)",
+              file=sys.stderr)
+    return [name for name in names if name not in off]
+
+
+def one_sided_crossval(checks: list[Check], folds: tuple[int, int], base: str) -> list[Check]:
+    """``checks`` with the crossval metrics of one side only shown, not judged, when crossval is off on the other."""
+    if (folds[0] == 0) == (folds[1] == 0):
+        return checks
+    one_sided = {c.name for c in checks if c.path == CROSSVAL and c.name != "folds" and None in (c.old, c.new)}
+    if not one_sided:
+        return checks
+    print(f"gate: crossval ran {'in the workspace' if folds[1] else f'at {base}'} only (crossval.folds: {folds[0]} "
+          f"at {base}, {folds[1]} in the workspace): its {len(one_sided)} metric(s) are shown, not judged",
+          file=sys.stderr)
+    return [replace(c, passed=None) if c.path == CROSSVAL and c.name in one_sided else c for c in checks]
 
 
 def nominal_levels(base: str) -> tuple[float, float]:
@@ -172,14 +209,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"--alpha={args.alpha} should be between 0 and 1")
     try:
         every = metric_pairs(args.base)
-        pairs = select(every, None if args.all else (args.metric or [DEFAULT_METRIC]))
+        folds = crossval_folds(every)
+        names = None if args.all else without_crossval(args.metric or [DEFAULT_METRIC], folds)
+        if names == []:
+            print(f"gate: nothing left to judge against {args.base}", file=sys.stderr)
+            return 0
+        pairs = select(every, names)
         if not pairs:
             return fail(f"no metrics to compare between {args.base} and the workspace")
         checks, nominal = checks_for(args.base, pairs, args.tolerance, args.both_ways)
     except KeyError as err:
         return fail(err.args[0])
     if not args.both_ways:
-        checks = significance(args.base, checks, {name for _, name in every}, args.alpha)
+        checks = significance(args.base, one_sided_crossval(checks, folds, args.base), {name for _, name in every},
+                              args.alpha)
     sys.stdout.write(table(checks, args.tolerance, args.both_ways, nominal, args.alpha))
     return summary(checks, args.base)
 

@@ -11,9 +11,9 @@ import sys
 import pytest
 import yaml
 
-from ci.compare import best_baseline, compare_command, kept_metrics, merge_spread
+from ci.compare import best_baseline, compare_command, kept_metrics, merge_spread, sort_column
 from ci.direction import EQUAL, HIGHER, INFO, LOWER, NOMINAL, direction, judge, nominal_for
-from ci.gate import Check, table
+from ci.gate import Check, crossval_folds, one_sided_crossval, table, without_crossval
 from ci.predictions import PREDICTIONS
 from ci.sweep import matrix
 from tests.helpers import ROOT
@@ -63,6 +63,25 @@ def test_compare_sorts_by_validation_then_by_crossval_once_dvc_yaml_declares_it(
     keep = re.compile(option(later, "--keep"))
     assert {n for n in names if keep.match(n) and not n.startswith("test_")} == {
         "crossval_lstm_mase_mean", "crossval_lstm_mase_sd", "crossval_auto_ets_mase_mean", "crossval_auto_ets_mase_sd"}
+
+
+@pytest.mark.parametrize("crossval, why", [
+    ('{"folds": 0}\n', "crossval.folds: 0"),  # what crossval writes with folds: 0
+    ("", "the file holds no such key"),
+    (None, "not written yet: run dvc repro"),
+])
+def test_compare_sorts_by_validation_and_says_so_without_crossval_means(tmp_path, crossval, why):
+    (tmp_path / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text())
+    (tmp_path / "metrics").mkdir()
+    if crossval is not None:
+        (tmp_path / "metrics" / "crossval.json").write_text(crossval)
+    assert sort_column(tmp_path) == ("metrics/evaluate.json:val_lstm_rmse", (
+        f"compare: no crossval_lstm_mase_mean in the workspace's metrics/crossval.json ({why}): rows sorted by the "
+        "LSTM's validation RMSE, val_lstm_rmse"))
+    command = compare_command(root=tmp_path)
+    assert option(command, "--sort-by") == "metrics/evaluate.json:val_lstm_rmse"
+    keep = re.compile(option(command, "--keep"))  # other experiments' crossval columns still show
+    assert keep.match("val_lstm_rmse") and keep.match("crossval_lstm_mase_mean") and not keep.match("val_lstm_mae")
 
 
 def test_compare_best_baseline_and_mean_sd_columns():
@@ -159,6 +178,35 @@ def test_gate_table_says_the_direction_and_p_of_each_row():
     both = table([Check("m.json", "test_points", 4.0, 5.0, EQUAL, False)], 1e-6, True, (0.9, 0.9))
     assert both == ("| metric | base | workspace | change | better | |change| <= 1e-06 x |base| |\n|---|---|---|---|---|---|\n"
                     "| m.json:test_points | 4 | 5 | +1 (+25.00%) | either way | FAIL |\n")
+
+
+CV = "metrics/crossval.json"
+
+
+def test_gate_leaves_out_crossval_metrics_when_crossval_is_off_at_both_revisions(capsys):
+    assert crossval_folds({(CV, "folds"): (0, 0)}) == (0, 0) and crossval_folds({}) == (0, 0)
+    assert crossval_folds({(CV, "folds"): (3, None)}) == (3, 0)
+    names = ["test_lstm_rmse", "crossval_lstm_mase_mean", f"{CV}:fold1_lstm_mase", "folds"]
+    assert without_crossval(names, (0, 0)) == ["test_lstm_rmse", "folds"]
+    assert capsys.readouterr().err == ("gate: crossval_lstm_mase_mean, metrics/crossval.json:fold1_lstm_mase left "
+                                       "out: crossval is off at both revisions (crossval.folds: 0)\n")
+    assert without_crossval(names, (0, 3)) == names and without_crossval(["test_lstm_rmse"], (0, 0)) == [
+        "test_lstm_rmse"]
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("folds, side", [((3, 0), "at main"), ((0, 2), "in the workspace")])
+def test_gate_shows_crossval_metrics_of_one_side_only_without_a_verdict(capsys, folds, side):
+    old, new = (1.0, None) if folds[0] else (None, 1.0)  # present where crossval ran
+    one_sided = [Check(CV, "crossval_lstm_mase_mean", old, new, LOWER, False),
+                 Check(CV, "fold1_lstm_mase", old, new, LOWER, False)]
+    others = [Check(CV, "folds", *folds, INFO, None), Check("m.json", "val_lstm_rmse", 1.0, 2.0, LOWER, False)]
+    judged = one_sided_crossval(one_sided + others, folds, "main")
+    assert [c.passed for c in judged] == [None, None, None, False]  # another metric still fails
+    assert capsys.readouterr().err == (f"gate: crossval ran {side} only (crossval.folds: {folds[0]} at main, "
+                                       f"{folds[1]} in the workspace): its 2 metric(s) are shown, not judged\n")
+    # Crossval on at both revisions: a vanished crossval metric is a change the gate cannot vouch for.
+    assert one_sided_crossval(one_sided, (3, 2), "main") == one_sided and capsys.readouterr().err == ""
 
 
 def test_sweep_matrix_is_the_product_of_sweep_yaml():

@@ -213,6 +213,37 @@ def test_compare_table_lists_experiments_sorted_without_hashes(history, dvc_env)
     assert values == sorted(values)
 
 
+def test_compare_and_gate_with_crossval_off(history, dvc_env):
+    # crossval.folds: 0 is documented: crossval then writes only {"folds": 0}.
+    head = sh(history, dvc_env, "git", "rev-parse", "HEAD").stdout.strip()
+    try:
+        sh(history, dvc_env, "dvc", "exp", "run", "-n", "nocv", "-S", "crossval.folds=0")
+        assert json.loads((history / "metrics" / "crossval.json").read_text()) == {"folds": 0}
+        # Against HEAD (3 folds) every crossval metric vanished: shown, not judged; nothing else moved.
+        gate = tool(history, dvc_env, "gate", "HEAD", "--all", check=False)
+        rows = gate_verdicts(gate.stdout)
+        assert rows["metrics/crossval.json:crossval_lstm_mase_mean"] == ["-", "lower", "-"]
+        assert rows["metrics/crossval.json:folds"][-1] == "-" and "FAIL" not in gate.stdout
+        assert gate.returncode == 0 and re.search(
+            r"^gate: crossval ran at HEAD only \(crossval.folds: 3 at HEAD, 0 in the workspace\): its \d+ metric\(s\) "
+            r"are shown, not judged$", gate.stderr, re.M)
+        commit(history, dvc_env, "crossval off")
+        # An experiment on it (plot only reruns): dvc sorts experiments, and no row has a crossval mean.
+        sh(history, dvc_env, "dvc", "exp", "run", "-n", "dpi", "-S", "plot.dpi=40")
+        compare = tool(history, dvc_env, "compare")
+        assert compare.stderr == ("compare: no crossval_lstm_mase_mean in the workspace's metrics/crossval.json "
+                                  "(crossval.folds: 0): rows sorted by the LSTM's validation RMSE, val_lstm_rmse\n")
+        header = [c.strip() for c in compare.stdout.splitlines()[0].strip("|").split("|")]
+        assert "val_lstm_rmse" in header and "plot.dpi" in header and "[dpi]" in compare.stdout
+        asked = tool(history, dvc_env, "gate", "HEAD", "--metric", "crossval_lstm_mase_mean")
+        assert asked.stderr == ("gate: crossval_lstm_mase_mean left out: crossval is off at both revisions "
+                                "(crossval.folds: 0)\ngate: nothing left to judge against HEAD\n")
+    finally:
+        sh(history, dvc_env, "git", "reset", "-q", "--hard", head)  # a scratch repository
+        sh(history, dvc_env, "dvc", "checkout", "-q")
+        sh(history, dvc_env, "dvc", "exp", "remove", "nocv", "dpi", check=False)
+
+
 def test_sweep_runs_the_whole_grid(history, dvc_env):
     (history / "grid.yaml").write_text("train.lr: [0.02, 0.04]\ntrain.hidden_size: [4, 6]\n")
     commit(history, dvc_env, "grid")
