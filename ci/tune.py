@@ -8,6 +8,8 @@ resumes. `--storage` points several machines at one shared study database (any U
 Each trial runs `dvc exp run --temp -n trial-<k> -S key=value ...`: in turn, in a temporary folder, like
 `make sweep` (DVC's task queue can hang once empty, treeverse/dvc#10398), and lands in `dvc exp show`.
 Experiments run on the last commit plus changes to tracked files: commit new files first.
+Values of window.time_step too long for the series are dropped before the study starts (ci/feasible.py), and a
+study none of whose trials completed (all pruned or failed) exits 1 with the first failure's line.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ci.feasible import fit_space
 from ci.objective import allowed_metrics, check_objective, default_objective, objective_value
 from ci.search_space import Dimension, load_space, override
 from ci.shell import CommandError, command_main, fail, run, untracked_files
@@ -177,6 +180,16 @@ def best_summary(study: optuna.Study, objective: str, storage: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def none_completed(study: optuna.Study) -> str | None:
+    """Why a study that holds trials has no completed one (the first pruned trial's failure); None otherwise."""
+    trials = study.get_trials(deepcopy=False)
+    if not trials or any(t.state.name == "COMPLETE" for t in trials):
+        return None
+    failures = [f"trial-{t.number}: {t.user_attrs['failure']}" for t in trials if "failure" in t.user_attrs]
+    return (f"none of the {len(trials)} trials of study '{study.study_name}' completed (pruned or failed)"
+            + (f"; the first pruned, {failures[0]}" if failures else ""))
+
+
 def other_commits(study: optuna.Study, commit: str) -> list[str]:
     """The commits, other than ``commit``, that this study's completed trials ran on."""
     return sorted({t.user_attrs.get("commit", "unknown")[:7] for t in study.trials
@@ -213,7 +226,9 @@ def run_study(args: argparse.Namespace) -> int:
     try:
         if args.trials < 0:
             raise ValueError(f"--trials {args.trials}: should be >= 0")
-        space = load_space(args.space)
+        space, dropped = fit_space(load_space(args.space))
+        for line in dropped:
+            print(f"tune: {line}", file=sys.stderr)
         objective = args.objective or default_objective()
         check_objective(objective)
         study = open_study(args.storage, args.study, objective, args.seed)
@@ -241,6 +256,8 @@ def run_study(args: argparse.Namespace) -> int:
     sys.stdout.write(best_summary(study, objective, args.storage))
     if code == INTERRUPTED_EXIT:
         print("tune: run it again to resume the study", file=sys.stderr)
+    elif (why := none_completed(study)) is not None:
+        return fail(why, 1)
     return code
 
 

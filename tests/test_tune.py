@@ -12,8 +12,10 @@ import pytest
 import yaml
 
 from ci import objective, tune
+from ci.feasible import fit_space
 from ci.search_space import CATEGORICAL, FLOAT, INT, Dimension, load_space, override
 from ci.shell import CommandError
+from lstm_forecast.artifacts import SeriesInfo
 from tests.helpers import ROOT, SMALL_PARAMS, commit, sh, write_params
 
 SPACE = ("train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n"
@@ -135,6 +137,64 @@ def test_proposals_are_reproducible_with_the_seed(project):
     assert first == proposals("b.db", seed=3)
     assert first != proposals("c.db", seed=4)
     assert len({tuple(p) for p in first}) == 4
+
+
+# --- tune.yaml fitted to the series ---
+
+# A ten-year monthly sheet: 120 values, train/val/test 84/18/18; crossval's oldest of 3 folds trains on 48.
+
+
+@pytest.fixture
+def ten_years(project):
+    write_params(project / "params.yaml", {**SMALL_PARAMS, "normalize": {"train": 0.7, "val": 0.15, "test": 0.15},
+                                           "evaluate": {"season": "auto"}})
+    (project / "data").mkdir()
+    info = SeriesInfo("value", "date", "MS", None, 120)
+    (project / "data" / "series.json").write_text(json.dumps(info.to_json()))
+    return project
+
+
+def fold1(time_step: int, where: str = "crossval fold 1 of 3", sizes: str = "84; split sizes train 48") -> str:
+    return (f"{where}: time_step={time_step}: leaves no whole window in the train split (series length {sizes}, "
+            f"val 18, test 18); a training window needs time_step + horizon = {time_step + 1} values and every split "
+            "at least horizon = 1")
+
+
+def today(time_step: int) -> str:
+    return fold1(time_step, "today's split", "120; split sizes train 84")
+
+
+def test_time_steps_that_cannot_fit_the_series_are_dropped(ten_years):
+    # auto: three seasons of 12, at most a third of each training span (28 today, 16 in fold 1): it fits.
+    space = [Dimension("window.time_step", CATEGORICAL, choices=("auto", 24, 48, 96)),
+             Dimension("train.lr", FLOAT, low=0.001, high=0.03)]
+    fitted, lines = fit_space(space)
+    assert fitted == [Dimension("window.time_step", CATEGORICAL, choices=("auto", 24)), space[1]]
+    assert lines == [f"window.time_step 48 dropped: {fold1(48)}", f"window.time_step 96 dropped: {today(96)}"]
+    ranged, lines = fit_space([Dimension("window.time_step", INT, low=12, high=60, step=12)])
+    assert ranged == [Dimension("window.time_step", INT, low=12, high=36, step=12)]
+    assert lines == [f"window.time_step above 36 dropped (high 60 -> 36): {fold1(48)}"]
+    # Without crossval only today's training span counts: 84 values hold a window of 48 and its target.
+    write_params(ten_years / "params.yaml", {**SMALL_PARAMS, "crossval": {"folds": 0},
+                                             "normalize": {"train": 0.7, "val": 0.15, "test": 0.15}})
+    fitted, lines = fit_space(space)
+    assert fitted[0].choices == ("auto", 24, 48) and lines == [f"window.time_step 96 dropped: {today(96)}"]
+
+
+def test_a_space_that_cannot_fit_is_one_line_and_exit_2(ten_years, capsys):
+    (ten_years / "tune.yaml").write_text("window.time_step: {type: categorical, choices: [48, 96]}\n")
+    assert tune.main(["--trials", "2"]) == 2
+    assert capsys.readouterr().err == ("error: none of the 2 values of window.time_step in the search space fits the "
+                                       f"series (48: {fold1(48)}); give it shorter ones\n")
+    assert not (ten_years / "tune.db").exists()
+
+
+def test_without_series_json_the_space_is_kept_with_a_warning(project):
+    space = [Dimension("window.time_step", CATEGORICAL, choices=(24, 5000))]
+    assert fit_space(space) == (space, [
+        "warning: data/series.json not found (run `make repro` first): window.time_step is not fitted to the series, "
+        "and values too long for it fail their trials"])
+    assert fit_space(space[:0] + [Dimension("train.lr", FLOAT, low=0.001, high=0.03)])[1] == []
 
 
 # --- the objective ---
@@ -304,6 +364,25 @@ def test_a_failed_experiment_is_pruned_and_the_study_goes_on(project):
                                           "failure": "stage train: training diverged at epoch 2"}
 
 
+def test_a_study_whose_trials_all_failed_exits_1_saying_why(project, monkeypatch, capsys):
+    refused = "stage window: window.time_step=96: leaves no whole window in the train split"
+    monkeypatch.setattr(tune, "run_experiment", lambda name, sets: refused)
+    monkeypatch.setattr(tune, "stale_experiments", lambda study: [])
+    monkeypatch.setattr(tune, "untracked_files", lambda: [])
+    monkeypatch.setattr(tune, "run", lambda *args: "0123abc\n")  # git rev-parse HEAD
+    assert tune.main(["--trials", "2", "--objective", "val_lstm_mase"]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"no trial of study '{tune.STUDY}' in {tune.STORAGE} has completed yet\n"
+    assert err.splitlines()[-1] == (f"error: none of the 2 trials of study '{tune.STUDY}' completed (pruned or "
+                                    f"failed); the first pruned, trial-0: {refused}")
+    # One completed trial, in this run or an earlier one, is a study with a best: exit 0.
+    monkeypatch.setattr(tune, "run_experiment", lambda name, sets: None)
+    metrics = {"metrics/evaluate.json": {"data": {"val_lstm_mase": 0.5}}}
+    monkeypatch.setattr(tune, "exp_show", lambda: [{"experiments": [{"name": "trial-2",
+                                                                     "revs": [{"data": {"metrics": metrics}}]}]}])
+    assert tune.main(["--trials", "1", "--objective", "val_lstm_mase"]) == 0
+
+
 def test_ctrl_c_stops_with_the_study_saved(project, capsys):
     study = tune.open_study("sqlite:///tune.db", "s", "val_lstm_mase", seed=0)
     assert tune.run_trials(study, SMALL_SPACE, "val_lstm_mase", 5, scripted({2: KeyboardInterrupt()})) == 130
@@ -387,11 +466,17 @@ def test_make_tune_runs_trials_as_experiments_and_resumes(repo, dvc_env):
     assert proc.stdout.startswith(f"best of 2 completed trials: trial {best.number}, crossval_lstm_val_mase_mean = "
                                   f"{best.value:.6g}\n  train.lr: {best.params['train.lr']!r}\n")
     assert sh(repo, dvc_env, "git", "status", "--porcelain").stdout == ""  # tune.db is ignored
-    # Resumed with a space whose one proposal the window stage refuses: a pruned trial-2, and the same best.
-    (repo / "bad.yaml").write_text("window.time_step: {type: categorical, choices: [500]}\n")
+    # Resumed with a space whose one proposal a stage refuses: a pruned trial-2, and the same best.
+    (repo / "bad.yaml").write_text("normalize.method: {type: categorical, choices: [robust]}\n")
     again = sh(repo, dvc_env, sys.executable, "-m", "ci.tune", "--trials", "1", "--space", "bad.yaml")
-    assert "tune: trial-2 failed (stage window: window.time_step=500: leaves no whole window" in again.stderr
+    assert "tune: trial-2 failed (stage normalize: normalize.method='robust' is not valid" in again.stderr
     assert again.stdout == proc.stdout and set(exp_params(repo, dvc_env)) == {"trial-0", "trial-1"}
+    # A window.time_step the 240 values cannot hold is never proposed; with none left, one line and no trial.
+    (repo / "long.yaml").write_text("window.time_step: {type: categorical, choices: [500]}\n")
+    long = sh(repo, dvc_env, sys.executable, "-m", "ci.tune", "--trials", "1", "--space", "long.yaml", check=False)
+    assert long.returncode == 2 and long.stderr.startswith(
+        "error: none of the 1 values of window.time_step in the search space fits the series (500: today's split: "
+        "time_step=500: leaves no whole window in the train and val and test split (series length 240;") and long.stderr.count("\n") == 1
     sh(repo, dvc_env, "dvc", "exp", "apply", f"trial-{best.number}")
     assert yaml.safe_load((repo / "params.yaml").read_text())["train"]["lr"] == best.params["train.lr"]
     # A new study would name its trials like the experiments already there: refused before running any.
