@@ -6,7 +6,6 @@ import argparse
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,8 @@ from lstm_forecast.errors import UserError, param_errors, stage_main
 from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.folds import score_fold, summarise, summarise_validation
 from lstm_forecast.network import resolve_device
-from lstm_forecast.params import load_section, require
+from lstm_forecast.params import load_section
+from lstm_forecast.settings.crossval import CrossvalParams
 from lstm_forecast.settings.evaluate import EvaluateParams
 from lstm_forecast.settings.normalize import NormalizeParams
 from lstm_forecast.settings.train import TrainParams
@@ -26,15 +26,6 @@ from lstm_forecast.splits import fold_splits
 from lstm_forecast.training import Diverged
 
 log = logging.getLogger("crossval")
-
-
-@dataclass(frozen=True)
-class CrossvalParams:
-    # Expanding-window folds; the last is today's split. 0: no cross-validation (the outputs say so).
-    folds: int = 3
-
-    def validate(self) -> None:
-        require(self.folds >= 0, f"crossval.folds={self.folds} should be >= 0 (0 turns cross-validation off)")
 
 
 def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: Path, metrics_out: Path,
