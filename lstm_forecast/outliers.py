@@ -36,3 +36,22 @@ def find_outliers(modelled: np.ndarray, train: tuple[int, int]) -> Outliers:
         return Outliers(None, np.array([], dtype=np.int64))
     bounds = (centre - OUTLIER_MADS * spread, centre + OUTLIER_MADS * spread)
     return Outliers(bounds, np.flatnonzero((modelled < bounds[0]) | (modelled > bounds[1])))
+
+
+def calm_levels(levels: np.ndarray) -> np.ndarray:
+    """``levels`` with each spike replaced by the mean of its neighbours: a value whose change in and change
+    out are both outliers of the one-step changes (lstm_forecast.outliers' rule), in opposite directions; a
+    last value whose change in is one, by the value before it. What the stationarity test reads under
+    ``clip``: one typing error of 1e6 would make any series look level-stationary, and the choice to model
+    changes would go with it. A lone outlying change (a level shift) is left as it is."""
+    changes = np.diff(levels)
+    found = find_outliers(changes, (0, len(changes)))
+    flagged = set(found.positions.tolist())
+    calm = levels.copy()
+    for i in sorted(flagged):
+        t = i + 1  # change i goes into levels[t]
+        if t == len(levels) - 1:
+            calm[t] = calm[t - 1]
+        elif i + 1 in flagged and np.sign(changes[i]) != np.sign(changes[i + 1]):
+            calm[t] = (levels[t - 1] + levels[t + 1]) / 2
+    return calm

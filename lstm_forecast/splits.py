@@ -10,7 +10,7 @@ import pandas as pd
 
 from lstm_forecast.artifacts import Normalization, Span, modelled_series
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.outliers import Outliers, find_outliers
+from lstm_forecast.outliers import Outliers, calm_levels, find_outliers
 from lstm_forecast.scaling import Scaler, fit_scaler
 from lstm_forecast.stationarity import choose_difference
 
@@ -75,10 +75,11 @@ def scale_and_flag(series: pd.DataFrame, bounds: dict[str, Span], method: str, d
     """``scale_series``, and the outliers found (whichever ``outliers`` policy)."""
     values = series["value"].to_numpy(dtype=np.float64)
     test = None
-    if difference == "auto":
-        test = choose_difference(values[bounds["train"][0] : bounds["train"][1]])
-        difference = test.difference
     train_lo, train_hi = bounds["train"]
+    if difference == "auto":
+        span = values[train_lo:train_hi]
+        test = choose_difference(calm_levels(span) if outliers == "clip" else span)
+        difference = test.difference
     # With differencing, the training span's changes leave out the artificial first one.
     found = find_outliers(modelled_series(values, difference), (train_lo + int(difference), train_hi))
     clip = found.bounds if outliers == "clip" else None

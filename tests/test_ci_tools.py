@@ -217,6 +217,8 @@ def test_compare_and_gate_with_crossval_off(history, dvc_env):
     # crossval.folds: 0 is documented: crossval then writes only {"folds": 0}.
     head = sh(history, dvc_env, "git", "rev-parse", "HEAD").stdout.strip()
     try:
+        # Earlier tests' `dvc exp run -S` leave their params in the workspace: start from HEAD's.
+        sh(history, dvc_env, "git", "checkout", "-q", "--", "params.yaml")
         sh(history, dvc_env, "dvc", "exp", "run", "-n", "nocv", "-S", "crossval.folds=0")
         assert json.loads((history / "metrics" / "crossval.json").read_text()) == {"folds": 0}
         # Against HEAD (3 folds) every crossval metric vanished: shown, not judged; nothing else moved.

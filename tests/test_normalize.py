@@ -127,3 +127,31 @@ def test_an_outlier_is_found_against_the_training_span_and_clipped_for_the_model
     assert Normalization.from_json(clip_norm.to_json()).clip == clip_norm.clip
     # A constant training span has no spread to judge by: nothing is flagged.
     assert find_outliers(np.array([5.0] * 8 + [9.0]), (0, 8)).positions.tolist() == []
+
+
+def test_a_spike_does_not_decide_the_difference_test_under_clip():
+    from lstm_forecast.outliers import calm_levels
+
+    rng = np.random.default_rng(0)
+    walk = 100 + np.cumsum(rng.normal(0, 1, 200))  # a random walk: KPSS says difference
+    spiked = walk.copy()
+    spiked[60] = 1e6
+    # The spike is replaced by its neighbours' mean; a level shift (one outlying change) and the rest stay.
+    calm = calm_levels(spiked)
+    assert calm[60] == pytest.approx((walk[59] + walk[61]) / 2) and np.array_equal(np.delete(calm, 60),
+                                                                                  np.delete(walk, 60))
+    shifted = np.concatenate([walk[:100], walk[100:] + 500])
+    assert np.array_equal(calm_levels(shifted), shifted)
+    ending = walk.copy()
+    ending[-1] = 1e6
+    assert calm_levels(ending)[-1] == walk[-2]
+    bounds = {"train": (0, 140), "val": (140, 170), "test": (170, 200)}
+    choice = {policy: normalize_series_at(spiked, bounds, policy).difference for policy in ("clip", "keep")}
+    assert normalize_series_at(walk, bounds, "keep").difference is True
+    assert choice == {"clip": True, "keep": False}  # kept, one 1e6 makes a random walk look level-stationary
+
+
+def normalize_series_at(values, bounds, policy):
+    from lstm_forecast.splits import scale_series
+
+    return scale_series(pd.DataFrame({"value": values}), bounds, "zscore", "auto", policy)[1]
