@@ -13,8 +13,9 @@ from tests.test_faults import wait_for
 
 # What DVC itself exits with when a stage fails, whatever the stage's own exit code.
 DVC_FAILED = 255
-SEASON_ERROR = ("error: evaluate.season=5000: reaches before the start of the series: the first scored origin is 144; "
-                "use a season <= 144")
+# The window stage checks the later stages' limits before any training (lstm_forecast/settings/feasibility.py).
+SEASON_ERROR = ("error: evaluate.season=5000 reaches before the start of the series: the seasonal naive forecast reads "
+                "one season back, and the first scored origin is 48 (crossval fold 1 of 3); use evaluate.season <= 48")
 
 
 def change(repo, env, key, value):
@@ -47,16 +48,18 @@ def test_a_user_error_in_evaluate_keeps_the_results(repo, dvc_env):
     assert stage_errors(proc) == [SEASON_ERROR]
     assert "Traceback" not in proc.stderr
     assert proc.stderr.rstrip().endswith("exited with 2")
-    # The window stage reads evaluate.season too (for time_step: auto): it ran, wrote the same index, and
-    # dvc.lock records its new param; evaluate's outputs are the last good ones.
-    assert_kept(repo, dvc_env, before, "evaluate", status=" M dvc.lock\n")
+    # The window stage reads evaluate.season too (for time_step: auto, and to check its reach): it stopped the
+    # run before evaluate; every output is the last good one.
+    assert_kept(repo, dvc_env, before, "evaluate")
 
 
 def test_a_user_error_in_train_keeps_the_model_and_curves(repo, dvc_env):
     before = output_hashes(repo)
     change(repo, dvc_env, "train.batch_size", 500)
     proc = failing_repro(repo, dvc_env)
-    assert stage_errors(proc) == ["error: train.batch_size=500 is larger than the 132 training windows"]
+    # Stopped by the window stage, before any training (the train stage checks it again for the library).
+    assert stage_errors(proc) == ["error: train.batch_size=500 is larger than the 36 training windows (crossval fold "
+                                  "1 of 3); use at most 36, or auto"]
     assert "Traceback" not in proc.stderr
     assert_kept(repo, dvc_env, before, "train")
 
@@ -65,9 +68,10 @@ def test_a_user_error_in_forecast_keeps_the_forecast_and_its_model(repo, dvc_env
     before = output_hashes(repo)
     change(repo, dvc_env, "forecast.steps", 100)
     proc = failing_repro(repo, dvc_env)
+    # Stopped by the window stage, before any training (the forecast stage checks it again for the library).
     assert stage_errors(proc) == [
-        "error: forecast.steps=100 is longer than the test span (48 values), so no test forecast of the last steps "
-        "could be scored to check the bands; use forecast.steps <= 48, or a longer normalize.test"]
+        "error: forecast.steps=100 is longer than the test span (48 values), so the bands of the last steps could "
+        "not be checked on test forecasts; use forecast.steps <= 48, or auto, or a longer normalize.test"]
     assert "Traceback" not in proc.stderr
     assert_kept(repo, dvc_env, before, "forecast")
 
