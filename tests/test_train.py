@@ -167,3 +167,31 @@ def test_steps_per_epoch_samples_that_many_batches(monkeypatch):
     assert full.train_losses != short.train_losses
     again = fit(train, val, FitSettings(epochs=1, batch_size=8, seed=5, steps_per_epoch=18), torch.device("cpu"))
     assert again.train_losses == full.train_losses  # 18 x 8 >= 140: the whole shuffled epoch, same as 0
+
+
+def test_each_epoch_validates_a_bounded_evenly_spread_sample(monkeypatch):
+    t = torch.arange(400, dtype=torch.float32)
+    series = torch.sin(2 * math.pi * t / 20)
+    train, val = Windows(series, (10, 150), 10, "sequence"), Windows(series, (150, 400), 10, "last")
+    monkeypatch.setattr(training, "VALIDATION_WINDOWS", 100)
+    sizes = []
+    original = training.forecast_mse
+    monkeypatch.setattr(training, "forecast_mse", lambda model, w, s: sizes.append(len(w)) or original(model, w, s))
+    result = fit(train, val, FitSettings(epochs=3, batch_size=8, seed=5), torch.device("cpu"))
+    # 250 validation windows: every 3rd (84 of them) each epoch, then all 250 once for the best epoch's loss.
+    assert sizes == [84, 84, 84, 250]
+    assert val.thinned(100).origins.tolist() == list(range(150, 400, 3))
+    assert result.best_val_loss == pytest.approx(original(result.model.members[0], val, "recursive"))
+    assert val.thinned(250) is val  # within the bound: every window, as before
+
+
+def test_training_logs_progress_lines_with_the_time_left(monkeypatch, caplog):
+    caplog.set_level("INFO", logger="training")
+    monkeypatch.setattr(training, "PROGRESS_SECONDS", 0.0)  # a line at every chance
+    train, val = sine_windows()
+    fit(train, val, FitSettings(epochs=2, batch_size=70, seed=5, ensemble=2), torch.device("cpu"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "training"]
+    assert lines[0].startswith("member 1 of 2, epoch 1 of 2, batch 1 of 2; ")
+    assert re.fullmatch(r"member 2 of 2, epoch 2 of 2 done: train loss \d\.\d{4}, validation loss \d\.\d{4} "
+                        r"\(best epoch \d\); about 0 s left", lines[-1])
+    assert any("about" in line and "s left" in line for line in lines[:3])
