@@ -153,12 +153,14 @@ def report_long(rows: int) -> None:
         env = scratch_repo(repo, yaml.safe_dump(params, sort_keys=False))
         started = last = time.perf_counter()
         stages: dict[str, float] = {}
-        silence, stage = 0.0, None
+        silence, before, previous = 0.0, "", ""
         proc = subprocess.Popen(["dvc", "repro", "--no-run-cache"], cwd=repo, env={**env, "PYTHONUNBUFFERED": "1"},
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in proc.stdout:
             now = time.perf_counter()
-            silence, last = max(silence, now - last), now
+            if now - last > silence:
+                silence, before = now - last, previous
+            last, previous = now, line.strip()
             if line.startswith("Running stage '"):
                 stage = line.split("'")[1]
                 stages[stage] = now
@@ -168,7 +170,7 @@ def report_long(rows: int) -> None:
     names = list(stages) + [None]
     ends = [stages[n] for n in names[1:-1]] + [started + total]
     print(f"{rows}-row 5-minute series, default dvc repro: {total:.0f} s in all; the log was silent at most "
-          f"{silence:.1f} s")
+          f"{silence:.1f} s, after: {before}")
     for name, end in zip(names[:-1], ends):
         print(f"  {name:<10} {end - stages[name]:7.1f} s")
 

@@ -57,6 +57,7 @@ def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: Wind
     and each origin's recent volatility (for the interval). ``z`` is the scaled modelled series, ``features``
     its calendar inputs (lstm_forecast.windows.series_tensors)."""
     horizon = index.horizon
+    evaluate, _ = evaluate.resolve_stride(index.origins)  # the stages resolve it first and log it
     first = min(index.origins[s][0] for s in SCORED_SPLITS)
     if evaluate.season > first:
         raise ArgumentError("season", evaluate.season, f"reaches before the start of the series: the first scored "

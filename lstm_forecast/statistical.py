@@ -6,6 +6,7 @@ test and decomposition on the history at each origin (still reading nothing afte
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 
@@ -24,6 +25,8 @@ MIN_VALUES = {"auto_ets": 8, "auto_arima": 3, "auto_theta": 4}
 # in proportion to the history, so a long series (200,000 five-minute values) would take hours; this many
 # is far more than exponential smoothing, an ARIMA filter or Theta's decomposition need to settle.
 HISTORY = 3000
+# A long backtest logs where it is at least this often.
+PROGRESS_SECONDS = 10.0
 
 
 def usable_season(name: str, season: int, train_length: int) -> tuple[int, str]:
@@ -59,4 +62,13 @@ def statistical_forecast(model, values: np.ndarray, origins: np.ndarray, horizon
     """The fitted model's forecasts of the ``horizon`` values from each origin, reading the last HISTORY
     values before it, ``values[t - HISTORY : t]``, only: (n, H), original units."""
     values = np.ascontiguousarray(values, dtype=np.float64)
-    return np.stack([model.forward(values[max(0, t - HISTORY):t], h=horizon)["mean"] for t in origins])
+    out, started = [], time.perf_counter()
+    last = started
+    for i, t in enumerate(origins, start=1):
+        out.append(model.forward(values[max(0, t - HISTORY):t], h=horizon)["mean"])
+        now = time.perf_counter()
+        if now - last >= PROGRESS_SECONDS and i < len(origins):
+            last = now
+            log.info("%s: %d of %d origins, about %.0f s left", type(model).__name__, i, len(origins),
+                     (now - started) / i * (len(origins) - i))
+    return np.stack(out)

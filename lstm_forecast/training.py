@@ -24,8 +24,9 @@ log = logging.getLogger("training")
 
 # Epochs with at least this many batches show a progress bar of their own.
 LONG_EPOCH_BATCHES = 2000
-# Each epoch's validation loss is scored on at most this many validation windows, evenly spread: an epoch
-# then costs the same on a series of any length (the best epoch's full validation loss is scored once).
+# Training's validation losses (each epoch's, the ensemble's and its spread) are scored on at most this many
+# validation windows, evenly spread: an epoch then costs the same on a series of any length. Evaluate scores
+# every validation origin (or every evaluate.stride-th).
 VALIDATION_WINDOWS = 1024
 # A progress line in the log at least this often (tqdm's bars show on a terminal only, not under dvc repro).
 PROGRESS_SECONDS = 10.0
@@ -221,18 +222,18 @@ def fit(train: Windows, val: Windows, settings: FitSettings, device: torch.devic
     ensemble = Ensemble(members).eval()
     if len(members) == 1:
         return TrainResult(ensemble, results, results[0].best_val_loss, 0.0)
+    sample = val.thinned(VALIDATION_WINDOWS)
     with torch.inference_mode():
-        each = torch.stack([forecast(member, val, val.horizon, settings.strategy) for member in members])
+        each = torch.stack([forecast(member, sample, val.horizon, settings.strategy) for member in members])
     spread = float(each.std(dim=0, correction=0).mean())
-    return TrainResult(ensemble, results, forecast_mse(ensemble, val, settings.strategy), spread)
+    return TrainResult(ensemble, results, forecast_mse(ensemble, sample, settings.strategy), spread)
 
 
 def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: FitSettings, seed: int,
                stop: StopAfterBatch, tick=lambda epoch, detail="": None, epoch_done=lambda: None) -> MemberResult:
     """Train ``model`` with Adam on mini-batches shuffled by ``seed``; keep the weights of the epoch with the
-    lowest validation loss, scored each epoch on at most VALIDATION_WINDOWS of ``val`` (the best epoch's
-    loss is then scored on all of them). ``tick(epoch, detail)`` is called often, for progress lines;
-    ``epoch_done()`` after each epoch."""
+    lowest validation loss, scored each epoch on at most VALIDATION_WINDOWS of ``val``, evenly spread.
+    ``tick(epoch, detail)`` is called often, for progress lines; ``epoch_done()`` after each epoch."""
     sample = val.thinned(VALIDATION_WINDOWS)
     orders, step = _optimisation(model, train, settings, seed)
     best = BestEpoch(state=copy.deepcopy(model.state_dict()))
@@ -261,8 +262,6 @@ def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: Fi
     bar.close()
     model.load_state_dict(best.state)
     model.eval()
-    if sample is not val and best.epoch:
-        best.val_loss = forecast_mse(model, val, settings.strategy)
     result.best_val_loss, result.best_epoch = best.val_loss, best.epoch
     return result
 

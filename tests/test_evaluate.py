@@ -238,7 +238,8 @@ def test_differenced_model_is_scored_in_levels(tiny_project):
 def test_assembled_backtest_never_reads_after_an_origin(tiny_project, difference, strategy):
     params = {**SMALL_PARAMS, "normalize": {**SMALL_PARAMS["normalize"], "difference": difference},
               "window": {**SMALL_PARAMS["window"], "horizon": 3}, "train": {**SMALL_PARAMS["train"],
-                                                                          "strategy": strategy}}
+                                                                          "strategy": strategy},
+              "forecast": {"steps": 3}}  # a direct model forecasts at most its horizon
     write_params(tiny_project / "params.yaml", params)
     run_stages(["ingest", "normalize", "window", "train"])
     norm = Normalization.read(tiny_project / "data" / "normalize.json")

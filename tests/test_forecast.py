@@ -15,6 +15,7 @@ from lstm_forecast.scaling import Scaler
 from lstm_forecast.training import FitSettings, fit, refit
 from lstm_forecast.windows import Windows
 from pipeline import forecast as forecast_stage
+from pipeline import window as window_stage
 from pipeline import predict
 from tests.helpers import SMALL_PARAMS, run_stages, sine_series, stage_argv, write_params
 
@@ -213,8 +214,15 @@ def test_predict_says_what_is_wrong_in_one_line(forecasted, capsys, argv, messag
 def test_a_direct_model_forecasts_at_most_its_horizon(forecasted, capsys):
     params = SMALL_PARAMS | {"window": SMALL_PARAMS["window"] | {"horizon": 3},
                              "train": SMALL_PARAMS["train"] | {"strategy": "direct"}, "forecast": {"steps": 4}}
+    # The window stage refuses it before any training; the forecast stage checks it too, for its own callers.
     write_params(forecasted / "params.yaml", params)
+    assert window_stage.main(stage_argv("window")) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "error: forecast.steps=4 is longer than window.horizon=3, all a direct model (train.strategy: direct) "
+        "forecasts; use forecast.steps <= 3, or train.strategy: recursive, which reaches any number of steps")
+    write_params(forecasted / "params.yaml", params | {"forecast": {"steps": 3}})
     run_stages(("window", "train"))
+    write_params(forecasted / "params.yaml", params)
     capsys.readouterr()
     assert forecast_stage.main(stage_argv("forecast")) == 2
     assert capsys.readouterr().err.strip().endswith(

@@ -19,15 +19,15 @@ def test_nothing_to_do_after_a_run(repo, dvc_env):
         # season changes only the baselines' metrics, not the predictions plot reads: plot stays put. The window
         # stage reads it for time_step: auto, and writes the same index for a fixed time_step.
         ("evaluate.season", 12, ["window", "evaluate", "crossval"]),
-        ("crossval.folds", 2, ["crossval"]),
+        ("crossval.folds", 2, ["window", "crossval"]),  # window checks every fold's limits
         ("train.lr", 0.02, ["train", "evaluate", "crossval", "forecast", "plot"]),
         ("window.time_step", 10, ["window", "train", "evaluate", "crossval", "forecast", "plot"]),
         ("normalize.method", "minmax", ["normalize", "window", "train", "evaluate", "crossval", "forecast", "plot"]),
         # The forecast stage's own params rerun it alone; evaluate's interval method sets its bands too.
-        ("forecast.steps", 6, ["forecast"]),
+        ("forecast.steps", 6, ["window", "forecast"]),
         ("forecast.refit", "none", ["forecast"]),
-        ("forecast.levels", [0.5, 0.9], ["forecast"]),
-        ("evaluate.interval_method", "split", ["evaluate", "crossval", "forecast", "plot"]),
+        ("forecast.levels", [0.5, 0.9], ["window", "forecast"]),
+        ("evaluate.interval_method", "split", ["window", "evaluate", "crossval", "forecast", "plot"]),
         ("ingest.stop", 230, list(STAGES)),
     ],
 )
@@ -89,7 +89,8 @@ def test_the_panel_chosen_auto_params_run_through_dvc(repo, dvc_env):
     log = proc.stdout + proc.stderr
     # A noisy sine is stationary; 144 training values and season 24: three seasons capped at a third, 48.
     assert "normalize: difference: auto chose levels: KPSS statistic" in log
-    assert "window: time_step auto: 48 (three seasons of 24, within [16, 192] and a third of the 144 training" in log
+    assert ("window: time_step auto: 48 (three seasons of 24 would be 72; capped at a third of the 144 training "
+            "values)") in log
     assert "window: calendar auto: ['month'] for frequency MS" in log
     assert "train: ensemble of 2 (seeds 1..2, median forecast)" in log
     assert ("forecast: forecast of 12 steps from 2020-01-01 to 2020-12-01 (MS), by the model retrained on the whole "
