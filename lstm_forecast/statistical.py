@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from lstm_forecast.errors import ArgumentError
+from lstm_forecast.progress import PROGRESS_SECONDS
 
 log = logging.getLogger("statistical")
 
@@ -25,8 +26,6 @@ MIN_VALUES = {"auto_ets": 8, "auto_arima": 3, "auto_theta": 4}
 # in proportion to the history, so a long series (200,000 five-minute values) would take hours; this many
 # is far more than exponential smoothing, an ARIMA filter or Theta's decomposition need to settle.
 HISTORY = 3000
-# A long backtest logs where it is at least this often.
-PROGRESS_SECONDS = 10.0
 
 
 def usable_season(name: str, season: int, train_length: int) -> tuple[int, str]:

@@ -3,7 +3,6 @@ keep the weights of the epoch with the lowest validation loss."""
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import sys
 import time
@@ -18,9 +17,8 @@ from lstm_forecast.errors import StopAfterBatch
 from lstm_forecast.forecasting import forecast, forecast_mse
 from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
 from lstm_forecast.optim import single_buffer_adam
+from lstm_forecast.progress import Progress
 from lstm_forecast.windows import Windows
-
-log = logging.getLogger("training")
 
 # Epochs with at least this many batches show a progress bar of their own.
 LONG_EPOCH_BATCHES = 2000
@@ -28,8 +26,6 @@ LONG_EPOCH_BATCHES = 2000
 # validation windows, evenly spread: an epoch then costs the same on a series of any length. Evaluate scores
 # every validation origin (or every evaluate.stride-th).
 VALIDATION_WINDOWS = 1024
-# A progress line in the log at least this often (tqdm's bars show on a terminal only, not under dvc repro).
-PROGRESS_SECONDS = 10.0
 # Training has diverged when an epoch's loss is not finite, or is this many times the loss of forecasting
 # 0 everywhere (the scaled targets' mean square): an RMSE 100 times the targets' own size.
 DIVERGED_RATIO = 1e4
@@ -64,29 +60,6 @@ class FitSettings:
     ensemble: int = 1
     # A linear autoregression on the window's values added to the output (ModelConfig.highway).
     highway: bool = False
-
-
-class Progress:
-    """Log lines, at most every PROGRESS_SECONDS, saying where training is and how long it has left."""
-
-    def __init__(self, what: str, members: int, epochs: int):
-        # what: the lines' prefix ('' while training, 'retraining: ' while retraining on the whole series)
-        self.what, self.members, self.epochs = what, members, epochs
-        self.started = self.last = time.perf_counter()
-        self.done = 0  # epochs finished, over all members
-
-    def epoch_done(self) -> None:
-        self.done += 1
-
-    def tick(self, member: int, epoch: int, detail: str = "") -> None:
-        now = time.perf_counter()
-        if now - self.last < PROGRESS_SECONDS:
-            return
-        self.last = now
-        total = self.members * self.epochs
-        left = (now - self.started) / self.done * (total - self.done) if self.done else math.nan
-        log.info("%smember %d of %d, epoch %d of %d%s; %s left", self.what, member, self.members, epoch,
-                 self.epochs, detail, "unknown" if math.isnan(left) else f"about {left:.0f} s")
 
 
 @dataclass

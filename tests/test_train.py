@@ -5,7 +5,7 @@ import re
 import pytest
 import torch
 
-from lstm_forecast import training
+from lstm_forecast import progress, training
 from lstm_forecast.errors import UserError
 from lstm_forecast.checkpoint import load_checkpoint
 from lstm_forecast.network import LSTMForecaster, ModelConfig, resolve_device
@@ -188,7 +188,7 @@ def test_each_epoch_validates_a_bounded_evenly_spread_sample(monkeypatch):
 
 def test_training_logs_progress_lines_with_the_time_left(monkeypatch, caplog):
     caplog.set_level("INFO", logger="training")
-    monkeypatch.setattr(training, "PROGRESS_SECONDS", 0.0)  # a line at every chance
+    monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)  # a line at every chance
     train, val = sine_windows()
     fit(train, val, FitSettings(epochs=2, batch_size=70, seed=5, ensemble=2), torch.device("cpu"))
     lines = [r.getMessage() for r in caplog.records if r.name == "training"]
