@@ -2,11 +2,17 @@
 and the way back from the modelled series to levels."""
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import torch
 
 from lstm_forecast.network import LSTMForecaster
+from lstm_forecast.progress import PROGRESS_SECONDS
 from lstm_forecast.windows import Windows
+
+log = logging.getLogger("forecasting")
 
 # Windows per forward pass when forecasting: bounds memory on long series.
 FORECAST_CHUNK = 4096
@@ -40,9 +46,15 @@ def _recursive(model: LSTMForecaster, windows: Windows, positions: torch.Tensor,
     """One step at a time, each forecast appended to the inputs with the calendar inputs of its own index. (B, H)"""
     origins = windows.origins[positions.to(windows.origins.device)]
     steps = []
+    started = last = time.perf_counter()
     for i in range(horizon):
         step = model.forward_time_major(x)[-1, :, :1].clone()  # (B, 1): the value at origin + i
         steps.append(step)
+        now = time.perf_counter()
+        if now - last >= PROGRESS_SECONDS and i + 1 < horizon:  # a long recursive forecast (the forecast stage's)
+            last = now
+            log.info("step %d of %d from %d origins, about %.0f s left", i + 1, horizon, len(positions),
+                     (now - started) / (i + 1) * (horizon - i - 1))
         if i + 1 < horizon:
             features = windows.features_at(origins + i)
             new = step if features is None else torch.cat([step, features], dim=1)
