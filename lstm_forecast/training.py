@@ -14,6 +14,7 @@ from torch import nn
 from tqdm import tqdm
 
 from lstm_forecast.errors import StopAfterBatch
+from lstm_forecast.fit_results import MemberResult, TrainResult
 from lstm_forecast.forecasting import forecast, forecast_mse
 from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
 from lstm_forecast.optim import single_buffer_adam
@@ -73,55 +74,6 @@ class BestEpoch:
     def offer(self, epoch: int, val_loss: float, model: nn.Module) -> None:
         if val_loss < self.val_loss:
             self.epoch, self.val_loss, self.state = epoch, val_loss, copy.deepcopy(model.state_dict())
-
-
-@dataclass
-class MemberResult:
-    """One member's training: its seed, its best epoch and that epoch's validation loss, and its curves."""
-
-    seed: int
-    best_epoch: int
-    best_val_loss: float
-    train_losses: list[float]
-    val_losses: list[float]
-    epoch_seconds: list[float]
-    stopped_early: int = 0  # the epoch early stopping ended training at; 0: it ran every epoch
-
-
-@dataclass
-class TrainResult:
-    """The ensemble, its members' training, the ensemble's validation loss and the members' spread there (the
-    standard deviation across members of their validation forecasts, averaged; 0 for one member)."""
-
-    model: Ensemble
-    members: list[MemberResult]
-    val_loss: float
-    spread: float
-
-    # The first member's figures (seed = settings.seed): with one member, the whole model's.
-    @property
-    def best_epoch(self) -> int:
-        return self.members[0].best_epoch
-
-    @property
-    def best_val_loss(self) -> float:
-        return self.members[0].best_val_loss
-
-    @property
-    def train_losses(self) -> list[float]:
-        return self.members[0].train_losses
-
-    @property
-    def val_losses(self) -> list[float]:
-        return self.members[0].val_losses
-
-    @property
-    def epoch_seconds(self) -> list[float]:
-        return [s for member in self.members for s in member.epoch_seconds]
-
-    @property
-    def stopped_early(self) -> int:
-        return self.members[0].stopped_early
 
 
 def build_model(settings: FitSettings, outputs: int, device: torch.device, seed: int | None = None,

@@ -16,7 +16,8 @@ from lstm_forecast.files import atomic_dir, check_outputs, read_parquet
 from lstm_forecast.network import resolve_device
 from lstm_forecast.params import load_section
 from lstm_forecast.settings.train import TrainParams
-from lstm_forecast.training import Diverged, TrainResult, fit
+from lstm_forecast.fit_results import TrainResult
+from lstm_forecast.training import Diverged, fit
 from lstm_forecast.windows import Windows, series_tensors, split_windows
 
 log = logging.getLogger("train")
