@@ -8,7 +8,7 @@ Per series also the LSTM's Diebold-Mariano p-value against the best baseline and
     .venv/bin/python bench/accuracy.py --split val --inject-outlier 1000 -S normalize.outliers=keep
 
 Each series goes through the real ingest stage (a subprocess) and then normalize, window, train and evaluate
-as the pipeline would run them (lstm_forecast.folds.score_split), with params.yaml's current sections, the
+as the pipeline would run them (lstm_forecast.evaluation.folds.score_split), with params.yaml's current sections, the
 panel's season per series, the -S overrides, and a stride that keeps each scored split to --max-origins.
 """
 from __future__ import annotations
@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstm_forecast.errors import USER_ERROR_EXIT, UserError, param_errors  # noqa: E402
-from lstm_forecast.params import load_section, parse_section  # noqa: E402
-from lstm_forecast.settings.evaluate import EvaluateParams  # noqa: E402
-from lstm_forecast.settings.normalize import NormalizeParams  # noqa: E402
-from lstm_forecast.settings.train import TrainParams  # noqa: E402
-from lstm_forecast.settings.window import WindowParams  # noqa: E402
-from lstm_forecast.splits import split_bounds, window_origins  # noqa: E402
+from lstm_forecast.config.params import load_section, parse_section  # noqa: E402
+from lstm_forecast.config.evaluate import EvaluateParams  # noqa: E402
+from lstm_forecast.config.normalize import NormalizeParams  # noqa: E402
+from lstm_forecast.config.train import TrainParams  # noqa: E402
+from lstm_forecast.config.window import WindowParams  # noqa: E402
+from lstm_forecast.prep.splits import split_bounds, window_origins  # noqa: E402
 from bench.panel_data import ingest, ingest_settings, inject_outlier  # noqa: E402
 from bench.panel_summary import summarise, summary_lines, table  # noqa: E402
 
@@ -88,9 +88,9 @@ def run_series(entry: dict, panel: Path, base: dict, overrides: dict, max_origin
     a factor for ``inject_outlier`` (0: the series as it is)."""
     import torch
 
-    from lstm_forecast.folds import score_split
-    from lstm_forecast.network import resolve_device
-    from lstm_forecast.training import Diverged
+    from lstm_forecast.evaluation.folds import score_split
+    from lstm_forecast.model.network import resolve_device
+    from lstm_forecast.model.training import Diverged
 
     torch.set_num_threads(1)
     started = time.perf_counter()

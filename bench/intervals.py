@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lstm_forecast.intervals import adaptive_step, conformal_quantile  # noqa: E402
+from lstm_forecast.evaluation.intervals import adaptive_step, conformal_quantile  # noqa: E402
 
 SPAN, SHIFT_AFTER, LEVEL = 423, 100, 0.9
 GAMMAS = (0.005, 0.01, 0.02, 0.05)

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from lstm_forecast.errors import USER_ERROR_EXIT, UserError
-from lstm_forecast.params import read_params_file
+from lstm_forecast.config.params import read_params_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,8 +36,8 @@ def ingest_settings(file: Path, frequency: str | None) -> tuple[dict, str]:
 
 def ingest(file: Path, settings: dict, work: Path):
     """The series as the ingest stage reads it, with params.yaml's ingest section but for ``settings``."""
-    from lstm_forecast.artifacts import SeriesInfo
-    from lstm_forecast.files import read_parquet
+    from lstm_forecast.data.artifacts import SeriesInfo
+    from lstm_forecast.data.files import read_parquet
 
     section = (read_params_file(ROOT / "params.yaml").get("ingest") or {}) | settings
     (work / "params.yaml").write_text(yaml.safe_dump({"ingest": section}))

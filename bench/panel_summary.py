@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from lstm_forecast.scoring import ALPHA
-from lstm_forecast.settings.evaluate import BASELINES
-from lstm_forecast.statistical import STATISTICAL
+from lstm_forecast.evaluation.scoring import ALPHA
+from lstm_forecast.config.evaluate import BASELINES
+from lstm_forecast.evaluation.statistical import STATISTICAL
 
 MODELS = ("lstm", *BASELINES)
 # Column headings short enough for 8 characters.

@@ -90,9 +90,9 @@ def peak_rss_window_train(points: int, steps: int = 200) -> tuple[float, float]:
     """Peak resident memory (MiB) of the window and train stages, each its own process, on a synthetic
     series of ``points`` values: one epoch of ``steps`` batches, validation over every window."""
 
-    from lstm_forecast.artifacts import SeriesInfo
-    from lstm_forecast.files import write_json, write_parquet
-    from lstm_forecast.splits import normalize_series
+    from lstm_forecast.data.artifacts import SeriesInfo
+    from lstm_forecast.data.files import write_json, write_parquet
+    from lstm_forecast.prep.splits import normalize_series
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

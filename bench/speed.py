@@ -26,9 +26,9 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lstm_forecast.scaling import fit_scaler  # noqa: E402
-from lstm_forecast.training import FitSettings, fit  # noqa: E402
-from lstm_forecast.windows import Windows  # noqa: E402
+from lstm_forecast.prep.scaling import fit_scaler  # noqa: E402
+from lstm_forecast.model.training import FitSettings, fit  # noqa: E402
+from lstm_forecast.prep.windows import Windows  # noqa: E402
 from bench.runs import TIME_STEP, peak_rss_window_train, report_repro  # noqa: E402
 
 WINDOWS = 700  # the reference tutorial's epoch: rows 1..800 less one window
@@ -116,7 +116,7 @@ def profile_step(epochs: int = 3) -> None:
 def time_kernels(repeats: int = 200) -> None:
     """One LSTM call, forward and backward (training) or forward only (forecasting), on lstm_cpu.c's kernel
     and on torch's, 1 thread: medians of 5 rounds of ``repeats`` calls."""
-    from lstm_forecast import lstm_cpu
+    from lstm_forecast.model import lstm_cpu
 
     torch.set_num_threads(1)
 
@@ -159,8 +159,8 @@ def time_kernels(repeats: int = 200) -> None:
 
 def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
     """Median seconds for recursive H-step forecasts from ``origins`` origins with the reference model."""
-    from lstm_forecast.forecasting import forecast
-    from lstm_forecast.network import LSTMForecaster, ModelConfig
+    from lstm_forecast.model.forecasting import forecast
+    from lstm_forecast.model.network import LSTMForecaster, ModelConfig
 
     torch.set_num_threads(1)
     series = torch.randn(origins + TIME_STEP + horizon)

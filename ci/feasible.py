@@ -1,6 +1,6 @@
 """Fit tune.yaml's window.time_step to the series: a value whose windows cannot fit a split is never proposed.
 
-The window stage needs time_step + horizon values in the training span (lstm_forecast.splits.window_origins), and
+The window stage needs time_step + horizon values in the training span (lstm_forecast.prep.splits.window_origins), and
 crossval redoes it in every fold, whose training spans are shorter: a value that fails there fails its trial,
 which would then only be told to Optuna as pruned. The series' length comes from the workspace's
 data/series.json (as the last `dvc repro` left it), the splits from normalize.train/val/test and crossval.folds,
@@ -12,13 +12,13 @@ import dataclasses
 from pathlib import Path
 
 from ci.search_space import CATEGORICAL, INT, Dimension
-from lstm_forecast.artifacts import SeriesInfo, Span
+from lstm_forecast.data.artifacts import SeriesInfo, Span
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.params import load_keys, read_params_file
-from lstm_forecast.settings.evaluate import EvaluateParams
-from lstm_forecast.settings.normalize import NormalizeParams
-from lstm_forecast.settings.window import WindowParams
-from lstm_forecast.splits import fold_splits, split_bounds, window_origins
+from lstm_forecast.config.params import load_keys, read_params_file
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.config.normalize import NormalizeParams
+from lstm_forecast.config.window import WindowParams
+from lstm_forecast.prep.splits import fold_splits, split_bounds, window_origins
 
 SERIES_INFO = Path("data/series.json")
 TIME_STEP = "window.time_step"

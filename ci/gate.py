@@ -36,7 +36,7 @@ from ci.compare import CROSSVAL
 from ci.direction import DEFAULT_INTERVAL, EQUAL, LOWER, NOMINAL, describe, direction, judge, nominal_for
 from ci.predictions import PREDICTIONS, NotComparable, compare_revisions, judging_loss
 from ci.shell import command_main, fail, run
-from lstm_forecast.scoring import ALPHA
+from lstm_forecast.evaluation.scoring import ALPHA
 
 DEFAULT_METRIC = "test_lstm_rmse"
 INTERVAL_PARAM = "evaluate.interval"

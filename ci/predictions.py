@@ -1,5 +1,5 @@
 """The gate's noise-aware rule: the LSTM's one-step test errors at a base revision and in the workspace, on
-their common origins, compared with the Diebold-Mariano test (lstm_forecast/significance.py).
+their common origins, compared with the Diebold-Mariano test (lstm_forecast/evaluation/significance.py).
 
 A change of seed moves the test RMSE by a few percent on the shipped series; only a difference that the test
 calls significant says the workspace's forecasts are really worse. Each error metric is judged through a
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ci.shell import git_show_bytes
-from lstm_forecast.significance import diebold_mariano
+from lstm_forecast.evaluation.significance import diebold_mariano
 
 PREDICTIONS = "metrics/predictions.csv"  # evaluate's --predictions in dvc.yaml
 SPLIT = "test"

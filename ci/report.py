@@ -16,7 +16,7 @@ from pathlib import Path
 from ci.gate import metric_pairs
 from ci.predictions import NotComparable, compare_revisions
 from ci.shell import command_main, git_show_bytes, run
-from lstm_forecast.scoring import ALPHA
+from lstm_forecast.evaluation.scoring import ALPHA
 
 FIGURE = "metrics/figures/forecast.png"
 DM_P = re.compile(r"test_lstm_vs_(\w+)_dm_p")

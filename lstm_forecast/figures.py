@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from lstm_forecast.files import atomic_path  # noqa: E402
+from lstm_forecast.data.files import atomic_path  # noqa: E402
 
 SPAN_COLORS = {"val": "tab:orange", "test": "tab:green"}
 # PNG text chunks would otherwise name the matplotlib version; keep files comparable across upgrades.

@@ -11,19 +11,19 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lstm_forecast.artifacts import SeriesInfo
+from lstm_forecast.data.artifacts import SeriesInfo
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.folds import score_fold, summarise, summarise_validation
-from lstm_forecast.network import resolve_device
-from lstm_forecast.params import load_section
-from lstm_forecast.settings.crossval import CrossvalParams
-from lstm_forecast.settings.evaluate import EvaluateParams
-from lstm_forecast.settings.normalize import NormalizeParams
-from lstm_forecast.settings.train import TrainParams
-from lstm_forecast.settings.window import WindowParams
-from lstm_forecast.splits import fold_splits
-from lstm_forecast.training import Diverged
+from lstm_forecast.data.files import check_outputs, read_parquet, write_csv, write_json
+from lstm_forecast.evaluation.folds import score_fold, summarise, summarise_validation
+from lstm_forecast.model.network import resolve_device
+from lstm_forecast.config.params import load_section
+from lstm_forecast.config.crossval import CrossvalParams
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.config.normalize import NormalizeParams
+from lstm_forecast.config.train import TrainParams
+from lstm_forecast.config.window import WindowParams
+from lstm_forecast.prep.splits import fold_splits
+from lstm_forecast.model.training import Diverged
 
 log = logging.getLogger("crossval")
 

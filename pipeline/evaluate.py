@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lstm_forecast import metrics
-from lstm_forecast.artifacts import Normalization, SeriesInfo, WindowIndex
-from lstm_forecast.backtest import SCORED_SPLITS, backtest
-from lstm_forecast.checkpoint import load_trained_on
+from lstm_forecast.evaluation import metrics
+from lstm_forecast.data.artifacts import Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.evaluation.backtest import SCORED_SPLITS, backtest
+from lstm_forecast.model.checkpoint import load_trained_on
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.files import check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.network import resolve_device
-from lstm_forecast.params import load_section
-from lstm_forecast.settings.evaluate import EvaluateParams
-from lstm_forecast.scoring import ALPHA, score_splits, tables
-from lstm_forecast.windows import series_tensors
+from lstm_forecast.data.files import check_outputs, read_parquet, write_csv, write_json
+from lstm_forecast.model.network import resolve_device
+from lstm_forecast.config.params import load_section
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.evaluation.scoring import ALPHA, score_splits, tables
+from lstm_forecast.prep.windows import series_tensors
 
 log = logging.getLogger("evaluate")
 

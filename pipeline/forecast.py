@@ -12,24 +12,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstm_forecast import metrics
-from lstm_forecast.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
-from lstm_forecast.checkpoint import load_trained_on, save_checkpoint
+from lstm_forecast.evaluation import metrics
+from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.model.checkpoint import load_trained_on, save_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.settings.feasibility import Bands, forecast_steps
-from lstm_forecast.export import onnx_bytes, onnx_constants
+from lstm_forecast.config.feasibility import Bands, forecast_steps
+from lstm_forecast.model.export import onnx_bytes, onnx_constants
 from lstm_forecast.figures import future_figure, save, time_unit
-from lstm_forecast.files import atomic_path, check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.future import Inputs, calibrate, forecast_future, level_name, series_times, stamp_text
-from lstm_forecast.intervals import local_scale
-from lstm_forecast.network import resolve_device
-from lstm_forecast.params import load_section
-from lstm_forecast.scaling import fit_scaler
-from lstm_forecast.settings.evaluate import EvaluateParams
-from lstm_forecast.settings.forecast import ForecastParams
-from lstm_forecast.settings.train import TrainParams
-from lstm_forecast.training import Diverged, refit
-from lstm_forecast.windows import Windows
+from lstm_forecast.data.files import atomic_path, check_outputs, read_parquet, write_csv, write_json
+from lstm_forecast.future.bands import Inputs, calibrate, forecast_future, level_name, series_times, stamp_text
+from lstm_forecast.evaluation.intervals import local_scale
+from lstm_forecast.model.network import resolve_device
+from lstm_forecast.config.params import load_section
+from lstm_forecast.prep.scaling import fit_scaler
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.config.forecast import ForecastParams
+from lstm_forecast.config.train import TrainParams
+from lstm_forecast.model.training import Diverged, refit
+from lstm_forecast.prep.windows import Windows
 
 log = logging.getLogger("forecast")
 

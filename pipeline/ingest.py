@@ -10,13 +10,13 @@ from typing import Literal
 
 import pandas as pd
 
-from lstm_forecast.artifacts import SeriesInfo
-from lstm_forecast.calendar import known_freq
+from lstm_forecast.data.artifacts import SeriesInfo
+from lstm_forecast.data.calendar import known_freq
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.files import check_outputs, write_json, write_parquet
-from lstm_forecast.params import load_section, require
-from lstm_forecast.reading import FORMATS, Table, read_table
-from lstm_forecast.series import select_series
+from lstm_forecast.data.files import check_outputs, write_json, write_parquet
+from lstm_forecast.config.params import load_section, require
+from lstm_forecast.data.reading import FORMATS, Table, read_table
+from lstm_forecast.data.series import select_series
 
 log = logging.getLogger("ingest")
 

@@ -16,14 +16,14 @@ import pandas as pd
 import torch
 from pandas.tseries.frequencies import to_offset
 
-from lstm_forecast.artifacts import Normalization
-from lstm_forecast.calendar import known_freq
-from lstm_forecast.checkpoint import load_forecaster
+from lstm_forecast.data.artifacts import Normalization
+from lstm_forecast.data.calendar import known_freq
+from lstm_forecast.model.checkpoint import load_forecaster
 from lstm_forecast.errors import ArgumentError, UserError, stage_main
-from lstm_forecast.files import write_csv
-from lstm_forecast.future import forecast_future, level_name, series_times
-from lstm_forecast.reading import read_table
-from lstm_forecast.series import select_series
+from lstm_forecast.data.files import write_csv
+from lstm_forecast.future.bands import forecast_future, level_name, series_times
+from lstm_forecast.data.reading import read_table
+from lstm_forecast.data.series import select_series
 
 log = logging.getLogger("predict")
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import torch
 
-from lstm_forecast.artifacts import CheckpointMeta, WindowIndex
-from lstm_forecast.checkpoint import save_checkpoint
+from lstm_forecast.data.artifacts import CheckpointMeta, WindowIndex
+from lstm_forecast.model.checkpoint import save_checkpoint
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.files import atomic_dir, check_outputs, read_parquet
-from lstm_forecast.network import resolve_device
-from lstm_forecast.params import load_section
-from lstm_forecast.settings.train import TrainParams
-from lstm_forecast.fit_results import TrainResult
-from lstm_forecast.training import Diverged, fit
-from lstm_forecast.windows import Windows, series_tensors, split_windows
+from lstm_forecast.data.files import atomic_dir, check_outputs, read_parquet
+from lstm_forecast.model.network import resolve_device
+from lstm_forecast.config.params import load_section
+from lstm_forecast.config.train import TrainParams
+from lstm_forecast.model.fit_results import TrainResult
+from lstm_forecast.model.training import Diverged, fit
+from lstm_forecast.prep.windows import Windows, series_tensors, split_windows
 
 log = logging.getLogger("train")
 

@@ -5,7 +5,7 @@ calendar inputs have dates to read, and the frequency ``calendar: auto`` and ``e
 and, for ``time_step: auto``, ``evaluate.season``.
 
 Windows are never materialised: train and evaluate keep the scaled series once and slice it through
-``lstm_forecast.windows.Windows`` (a strided view).
+``lstm_forecast.prep.windows.Windows`` (a strided view).
 """
 from __future__ import annotations
 
@@ -16,18 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from lstm_forecast.artifacts import Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.data.artifacts import Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.errors import UserError, param_errors, stage_main
-from lstm_forecast.settings.feasibility import Plan, Split, check
-from lstm_forecast.features import auto_time_step_reason
-from lstm_forecast.files import check_outputs, write_json
-from lstm_forecast.params import load_keys, load_section
-from lstm_forecast.settings.crossval import CrossvalParams
-from lstm_forecast.settings.evaluate import EvaluateParams
-from lstm_forecast.settings.forecast import ForecastParams
-from lstm_forecast.settings.train import TrainParams
-from lstm_forecast.settings.window import WindowParams
-from lstm_forecast.splits import fold_bounds, window_origins
+from lstm_forecast.config.feasibility import Plan, Split, check
+from lstm_forecast.prep.features import auto_time_step_reason
+from lstm_forecast.data.files import check_outputs, write_json
+from lstm_forecast.config.params import load_keys, load_section
+from lstm_forecast.config.crossval import CrossvalParams
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.config.forecast import ForecastParams
+from lstm_forecast.config.train import TrainParams
+from lstm_forecast.config.window import WindowParams
+from lstm_forecast.prep.splits import fold_bounds, window_origins
 
 log = logging.getLogger("window")
 

@@ -14,9 +14,9 @@ from bench import accuracy
 from bench.panel_summary import (best_baseline, lstm_ratio, lstm_wins, significantly_worse, summarise, summary_lines,
                                  table)
 from lstm_forecast.errors import UserError
-from lstm_forecast.settings.evaluate import EvaluateParams
-from lstm_forecast.settings.normalize import NormalizeParams
-from lstm_forecast.settings.window import WindowParams
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.config.normalize import NormalizeParams
+from lstm_forecast.config.window import WindowParams
 from tests.helpers import ROOT
 
 

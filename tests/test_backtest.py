@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_forecast.backtest import future_values
-from lstm_forecast.baselines import fit_linear, linear_forecast, persistence, seasonal_naive
+from lstm_forecast.evaluation.backtest import future_values
+from lstm_forecast.evaluation.baselines import fit_linear, linear_forecast, persistence, seasonal_naive
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.forecasting import forecast, to_levels
-from lstm_forecast.intervals import conformal_quantile, local_scale
-from lstm_forecast.network import LSTMForecaster, ModelConfig
-from lstm_forecast.splits import window_origins
-from lstm_forecast.windows import Windows
+from lstm_forecast.model.forecasting import forecast, to_levels
+from lstm_forecast.evaluation.intervals import conformal_quantile, local_scale
+from lstm_forecast.model.network import LSTMForecaster, ModelConfig
+from lstm_forecast.prep.splits import window_origins
+from lstm_forecast.prep.windows import Windows
 
 SERIES = np.arange(20.0) * 10  # value at t is 10 t
 

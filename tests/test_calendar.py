@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_forecast.calendar import Calendar, absent_periods, check_unique, infer_calendar, order, parse_stamps
+from lstm_forecast.data.calendar import Calendar, absent_periods, check_unique, infer_calendar, order, parse_stamps
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.reading import Table
-from lstm_forecast.series import select_series
+from lstm_forecast.data.reading import Table
+from lstm_forecast.data.series import select_series
 
 ROWS = np.arange(2, 12)  # file rows 2..11
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.folds import summarise
-from lstm_forecast.splits import fold_splits, scale_series, split_bounds
+from lstm_forecast.evaluation.folds import summarise
+from lstm_forecast.prep.splits import fold_splits, scale_series, split_bounds
 from pipeline.crossval import main
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 

@@ -13,7 +13,7 @@ from tests.test_faults import wait_for
 
 # What DVC itself exits with when a stage fails, whatever the stage's own exit code.
 DVC_FAILED = 255
-# The window stage checks the later stages' limits before any training (lstm_forecast/settings/feasibility.py).
+# The window stage checks the later stages' limits before any training (lstm_forecast/config/feasibility.py).
 SEASON_ERROR = ("error: evaluate.season=5000 reaches before the start of the series: the seasonal naive forecast reads "
                 "one season back, and the first scored origin is 48 (crossval fold 1 of 3); use evaluate.season <= 48")
 

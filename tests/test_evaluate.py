@@ -6,17 +6,17 @@ import pandas as pd
 import pytest
 import torch
 
-from lstm_forecast import metrics
+from lstm_forecast.evaluation import metrics
 from pipeline.evaluate import main
-from lstm_forecast.artifacts import Normalization, WindowIndex
-from lstm_forecast.backtest import backtest
-from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.data.artifacts import Normalization, WindowIndex
+from lstm_forecast.evaluation.backtest import backtest
+from lstm_forecast.model.checkpoint import load_checkpoint
 from lstm_forecast.errors import UserError
-from lstm_forecast.params import parse_section
-from lstm_forecast.settings.evaluate import EvaluateParams
-from lstm_forecast.scoring import score_splits, skill
-from lstm_forecast.significance import diebold_mariano
-from lstm_forecast.splits import normalize_series
+from lstm_forecast.config.params import parse_section
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.evaluation.scoring import score_splits, skill
+from lstm_forecast.evaluation.significance import diebold_mariano
+from lstm_forecast.prep.splits import normalize_series
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 

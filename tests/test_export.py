@@ -1,4 +1,4 @@
-"""lstm_forecast/export.py: the ONNX graph against the torch model, its bytes, model.json, and docs/export.md's
+"""lstm_forecast/model/export.py: the ONNX graph against the torch model, its bytes, model.json, and docs/export.md's
 usage code run as it stands against the pipeline's own forecast."""
 import json
 import re
@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 import torch
 
-from lstm_forecast.artifacts import CheckpointMeta, Normalization, WindowIndex
+from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, WindowIndex
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.export import PHASES, export_onnx, onnx_constants
-from lstm_forecast.features import CALENDAR, calendar_features
-from lstm_forecast.files import write_json
-from lstm_forecast.forecasting import forecast, to_levels
-from lstm_forecast.network import Ensemble, ModelConfig
-from lstm_forecast.scaling import Scaler
-from lstm_forecast.splits import scale_series, split_bounds
-from lstm_forecast.windows import series_tensors, split_windows
+from lstm_forecast.model.export import PHASES, export_onnx, onnx_constants
+from lstm_forecast.prep.features import CALENDAR, calendar_features
+from lstm_forecast.data.files import write_json
+from lstm_forecast.model.forecasting import forecast, to_levels
+from lstm_forecast.model.network import Ensemble, ModelConfig
+from lstm_forecast.prep.scaling import Scaler
+from lstm_forecast.prep.splits import scale_series, split_bounds
+from lstm_forecast.prep.windows import series_tensors, split_windows
 from tests.helpers import ROOT
 
 TIME_STEP = 12
@@ -155,7 +155,7 @@ def test_the_docs_code_gives_the_pipelines_forecast(in_tmp, case):
     meta = CheckpointMeta((1, 1, 1), TIME_STEP, "sequence", horizon, c["strategy"], norm.scale_windows,
                           c["calendar"])
 
-    # The pipeline's own forecast, as lstm_forecast/backtest.py makes it.
+    # The pipeline's own forecast, as lstm_forecast/evaluation/backtest.py makes it.
     tensor, features = series_tensors(frame, index)
     windows = split_windows(tensor, features, index, "test", "last", horizon)
     scaled = forecast(model, windows, horizon, c["strategy"]).double().numpy()

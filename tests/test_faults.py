@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_forecast.checkpoint import load_checkpoint
+from lstm_forecast.model.checkpoint import load_checkpoint
 from tests.helpers import ROOT, SMALL_PARAMS, commit, make_repo, full_params, repro, run_stages, sh, stage_argv, \
     write_params
 

@@ -5,15 +5,15 @@ import pandas as pd
 import pytest
 import torch
 
-from lstm_forecast.artifacts import Normalization
-from lstm_forecast.checkpoint import load_forecaster
-from lstm_forecast.features import calendar_features
-from lstm_forecast.future import Calibration, Inputs, future_stamps, rolling_forecasts
-from lstm_forecast.intervals import adaptive_step, conformal_quantile
-from lstm_forecast.network import Ensemble, ModelConfig
-from lstm_forecast.scaling import Scaler
-from lstm_forecast.training import FitSettings, fit, refit
-from lstm_forecast.windows import Windows
+from lstm_forecast.data.artifacts import Normalization
+from lstm_forecast.model.checkpoint import load_forecaster
+from lstm_forecast.prep.features import calendar_features
+from lstm_forecast.future.bands import Calibration, Inputs, future_stamps, rolling_forecasts
+from lstm_forecast.evaluation.intervals import adaptive_step, conformal_quantile
+from lstm_forecast.model.network import Ensemble, ModelConfig
+from lstm_forecast.prep.scaling import Scaler
+from lstm_forecast.model.training import FitSettings, fit, refit
+from lstm_forecast.prep.windows import Windows
 from pipeline import forecast as forecast_stage
 from pipeline import window as window_stage
 from pipeline import predict

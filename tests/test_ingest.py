@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.reading import read_table
+from lstm_forecast.data.reading import read_table
 from pipeline.ingest import IngestParams, ingest, main
 from tests.helpers import ROOT, write_params
 

@@ -7,8 +7,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from lstm_forecast.artifacts import SeriesInfo
-from lstm_forecast.reading import detect_separator
+from lstm_forecast.data.artifacts import SeriesInfo
+from lstm_forecast.data.reading import detect_separator
 from pipeline.ingest import main
 from tests.helpers import ROOT, write_params
 
@@ -236,7 +236,7 @@ def test_predict_reads_the_history_as_ingest_does(in_tmp):
     ["Q1 2019", "Q2 2019", "Q3 2019", "Q4 2019", "Q1 2020"],
 ])
 def test_quarters_written_as_periods_are_the_time_column(in_tmp, caplog, stamps):
-    from lstm_forecast.features import season_for
+    from lstm_forecast.prep.features import season_for
 
     text = "quarter,revenue\n" + "".join(f"{s},{10 + i}\n" for i, s in enumerate(stamps))
     for params in ({}, {"column": "revenue"}):  # naming the value column keeps the dates

@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 import torch
 
-from lstm_forecast.features import auto_time_step, calendar_features
-from lstm_forecast.forecasting import forecast
-from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig
-from lstm_forecast.splits import scale_series
-from lstm_forecast.stationarity import choose_difference
-from lstm_forecast.training import FitSettings, fit
-from lstm_forecast.windows import MIN_WINDOW_SPREAD, Windows
+from lstm_forecast.prep.features import auto_time_step, calendar_features
+from lstm_forecast.model.forecasting import forecast
+from lstm_forecast.model.network import Ensemble, LSTMForecaster, ModelConfig
+from lstm_forecast.prep.splits import scale_series
+from lstm_forecast.prep.stationarity import choose_difference
+from lstm_forecast.model.training import FitSettings, fit
+from lstm_forecast.prep.windows import MIN_WINDOW_SPREAD, Windows
 
 
 def test_window_scaling_is_exactly_inverted():
@@ -134,8 +134,8 @@ def test_an_ensemble_forecasts_the_median_of_its_members():
 
 
 def test_calendar_auto_follows_the_frequency():
-    from lstm_forecast.features import calendar_for
-    from lstm_forecast.settings.window import WindowParams
+    from lstm_forecast.prep.features import calendar_for
+    from lstm_forecast.config.window import WindowParams
 
     cases = {"MS": ("month",), "QS-OCT": ("quarter",), "W-MON": ("dayofyear",), "D": ("dayofweek",),
              "B": ("dayofweek",), "30min": ("hour", "dayofweek"), "h": ("hour", "dayofweek"),
@@ -150,7 +150,7 @@ def test_calendar_auto_follows_the_frequency():
     ("30min", 48), ("15min", 96), ("bh", 8), ("2MS", 6), ("3MS", 4), ("2h", 12),
 ])
 def test_season_auto_follows_the_frequency(freq, season):
-    from lstm_forecast.features import season_for
+    from lstm_forecast.prep.features import season_for
 
     assert season_for(freq)[0] == season
 
@@ -164,7 +164,7 @@ def test_season_auto_follows_the_frequency(freq, season):
     ("SMS", "no calendar cycle is known for SMS steps"),
 ])
 def test_season_auto_is_one_without_a_whole_cycle(freq, why):
-    from lstm_forecast.features import season_for
+    from lstm_forecast.prep.features import season_for
 
     assert season_for(freq) == (1, why)
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from lstm_forecast.backtest import future_values
-from lstm_forecast.baselines import persistence
-from lstm_forecast.intervals import adaptive_half_widths, adaptive_step, local_scale, ranked_score
-from lstm_forecast.scoring import score_splits
+from lstm_forecast.evaluation.backtest import future_values
+from lstm_forecast.evaluation.baselines import persistence
+from lstm_forecast.evaluation.intervals import adaptive_half_widths, adaptive_step, local_scale, ranked_score
+from lstm_forecast.evaluation.scoring import score_splits
 
 CAL = np.arange(1.0, 10.0)  # 1 .. 9
 

@@ -1,4 +1,4 @@
-"""The C kernel of lstm_forecast/lstm_cpu.c against torch's LSTM: values, gradients, determinism, the build."""
+"""The C kernel of lstm_forecast/model/lstm_cpu.c against torch's LSTM: values, gradients, determinism, the build."""
 import ctypes
 import platform
 import re
@@ -9,12 +9,12 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from lstm_forecast import lstm_cpu
+from lstm_forecast.model import lstm_cpu
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.network import LSTMForecaster, ModelConfig
-from lstm_forecast.training import FitSettings, fit
+from lstm_forecast.model.network import LSTMForecaster, ModelConfig
+from lstm_forecast.model.training import FitSettings, fit
 from pipeline.train import main as train_main
-from lstm_forecast.windows import Windows
+from lstm_forecast.prep.windows import Windows
 from tests.helpers import run_stages, stage_argv
 
 

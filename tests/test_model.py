@@ -4,10 +4,10 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from lstm_forecast.artifacts import LAYOUT, CheckpointMeta
-from lstm_forecast.checkpoint import load_checkpoint, save_checkpoint
+from lstm_forecast.data.artifacts import LAYOUT, CheckpointMeta
+from lstm_forecast.model.checkpoint import load_checkpoint, save_checkpoint
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.network import Ensemble, LSTMForecaster, ModelConfig, build_lstm, resolve_device
+from lstm_forecast.model.network import Ensemble, LSTMForecaster, ModelConfig, build_lstm, resolve_device
 
 META = CheckpointMeta(best_epochs=(4,), time_step=12, target="sequence", horizon=1, strategy="recursive")
 

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_forecast.artifacts import Normalization
+from lstm_forecast.data.artifacts import Normalization
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.scaling import fit_scaler
-from lstm_forecast.splits import normalize_series, split_bounds
+from lstm_forecast.prep.scaling import fit_scaler
+from lstm_forecast.prep.splits import normalize_series, split_bounds
 from pipeline.normalize import main
 from tests.helpers import write_params
 
@@ -106,8 +106,8 @@ def test_differencing_scales_the_changes_fitted_on_the_training_span():
 
 
 def test_an_outlier_is_found_against_the_training_span_and_clipped_for_the_model_only():
-    from lstm_forecast.outliers import OUTLIER_MADS, find_outliers
-    from lstm_forecast.splits import scale_and_flag
+    from lstm_forecast.prep.outliers import OUTLIER_MADS, find_outliers
+    from lstm_forecast.prep.splits import scale_and_flag
 
     values = np.array([10.0, 11, 9, 10, 12, 8, 10, 11, 9, 10, 1e6, 10, 11, 9, 10, 10, 11, 9, 10, 500])
     found = find_outliers(values, (0, 12))
@@ -130,7 +130,7 @@ def test_an_outlier_is_found_against_the_training_span_and_clipped_for_the_model
 
 
 def test_a_spike_does_not_decide_the_difference_test_under_clip():
-    from lstm_forecast.outliers import calm_levels
+    from lstm_forecast.prep.outliers import calm_levels
 
     rng = np.random.default_rng(0)
     walk = 100 + np.cumsum(rng.normal(0, 1, 200))  # a random walk: KPSS says difference
@@ -152,6 +152,6 @@ def test_a_spike_does_not_decide_the_difference_test_under_clip():
 
 
 def normalize_series_at(values, bounds, policy):
-    from lstm_forecast.splits import scale_series
+    from lstm_forecast.prep.splits import scale_series
 
     return scale_series(pd.DataFrame({"value": values}), bounds, "zscore", "auto", policy)[1]

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from lstm_forecast.errors import UserError
-from lstm_forecast.params import load_section, parse_section
+from lstm_forecast.config.params import load_section, parse_section
 from pipeline.train import TrainParams
 from tests.helpers import ROOT, STAGES
 

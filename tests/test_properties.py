@@ -8,11 +8,11 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from lstm_forecast.cells import to_numbers
+from lstm_forecast.data.cells import to_numbers
 from lstm_forecast.errors import ArgumentError, UserError
-from lstm_forecast.splits import normalize_series, split_bounds
-from lstm_forecast.splits import window_origins
-from lstm_forecast.windows import Windows
+from lstm_forecast.prep.splits import normalize_series, split_bounds
+from lstm_forecast.prep.splits import window_origins
+from lstm_forecast.prep.windows import Windows
 
 SETTINGS = settings(max_examples=150, deadline=None)
 finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)

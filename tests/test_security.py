@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lstm_forecast.errors import UserError
-from lstm_forecast.files import atomic_dir, atomic_path, check_outputs, write_json
+from lstm_forecast.data.files import atomic_dir, atomic_path, check_outputs, write_json
 from pipeline.ingest import main as ingest_main
 from tests.helpers import ROOT, stage_argv, unwritable
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.significance import diebold_mariano, long_run_variance
+from lstm_forecast.evaluation.significance import diebold_mariano, long_run_variance
 
 
 def t3_two_sided(t: float) -> float:

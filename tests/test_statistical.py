@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-from lstm_forecast.statistical import STATISTICAL, fit_statistical, statistical_forecast, usable_season
+from lstm_forecast.evaluation.statistical import STATISTICAL, fit_statistical, statistical_forecast, usable_season
 from tests.helpers import SMALL_PARAMS, run_stages, sine_series, write_params
 
 SERIES = sine_series()["level"].to_numpy(dtype=np.float64)  # 240 monthly values, period 24

@@ -5,15 +5,15 @@ import re
 import pytest
 import torch
 
-from lstm_forecast import progress, training
+from lstm_forecast.model import progress, training
 from lstm_forecast.errors import UserError
-from lstm_forecast.checkpoint import load_checkpoint
-from lstm_forecast.network import LSTMForecaster, ModelConfig, resolve_device
-from lstm_forecast.optim import FlatAdam, single_buffer_adam
-from lstm_forecast.forecasting import forecast_mse
-from lstm_forecast.training import Diverged, FitSettings, fit
+from lstm_forecast.model.checkpoint import load_checkpoint
+from lstm_forecast.model.network import LSTMForecaster, ModelConfig, resolve_device
+from lstm_forecast.model.optim import FlatAdam, single_buffer_adam
+from lstm_forecast.model.forecasting import forecast_mse
+from lstm_forecast.model.training import Diverged, FitSettings, fit
 from pipeline.train import TrainParams, main, train_model
-from lstm_forecast.windows import Windows
+from lstm_forecast.prep.windows import Windows
 from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
 
 

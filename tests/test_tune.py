@@ -15,7 +15,7 @@ from ci import objective, tune
 from ci.feasible import fit_space
 from ci.search_space import CATEGORICAL, FLOAT, INT, Dimension, load_space, override
 from ci.shell import CommandError
-from lstm_forecast.artifacts import SeriesInfo
+from lstm_forecast.data.artifacts import SeriesInfo
 from tests.helpers import ROOT, SMALL_PARAMS, commit, sh, write_params
 
 SPACE = ("train.lr: {type: float, low: 0.001, high: 0.03, log: true}\n"

@@ -4,11 +4,11 @@ import logging
 import pytest
 import torch
 
-from lstm_forecast.artifacts import LAYOUT, Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.data.artifacts import LAYOUT, Normalization, SeriesInfo, WindowIndex
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.scaling import Scaler
-from lstm_forecast.splits import window_origins
-from lstm_forecast.windows import Windows
+from lstm_forecast.prep.scaling import Scaler
+from lstm_forecast.prep.splits import window_origins
+from lstm_forecast.prep.windows import Windows
 from pipeline.window import main
 from tests.helpers import write_params
 

@@ -1,0 +1,1 @@
+"""Reading a table into a series and the typed hand-offs between stages."""

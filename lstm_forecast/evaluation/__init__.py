@@ -1,0 +1,1 @@
+"""Scoring forecasts: metrics, baselines, backtests, conformal intervals, significance, cross-validation."""

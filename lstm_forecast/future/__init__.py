@@ -1,0 +1,1 @@
+"""Forecasts past the end of the series, with calibrated bands."""
