@@ -6,19 +6,19 @@ import dataclasses
 import io
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import onnx
 import torch
 from torch import nn
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
 
 from lstm_forecast.data.artifacts import CheckpointMeta, Normalization
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.data.files import atomic_path
 from lstm_forecast.model.network import Ensemble, LSTMForecaster
 from lstm_forecast.prep.windows import MIN_WINDOW_SPREAD
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
 
 # Fixed, so that a newer exporter default does not change the file; onnxruntime 1.15 and later run opset 18.
 OPSET = 18
@@ -50,6 +50,8 @@ def onnx_bytes(model: Ensemble | LSTMForecaster, time_step: int) -> bytes:
     step, as ``model(window)`` returns it. The batch is dynamic; time_step is fixed, as the highway's lags
     and the training windows were.
     """
+    import onnx  # an extra (pip install .[export]): the library imports without it
+
     if isinstance(model, LSTMForecaster):
         model = Ensemble([model])
     if not isinstance(time_step, int) or time_step < 1:
@@ -96,6 +98,7 @@ def _traceable(model: Ensemble) -> Ensemble:
 def _strip(message: Message) -> None:
     """Clear every doc string and metadata entry, recursively: the exporter records stack traces (absolute
     paths of this checkout) and symbol ranges that depend on what the process exported before."""
+    from google.protobuf.descriptor import FieldDescriptor  # onnx's dependency: imported with it, not before
     for field, value in message.ListFields():
         if field.name in ("doc_string", "metadata_props"):
             message.ClearField(field.name)
