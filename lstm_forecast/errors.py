@@ -1,4 +1,7 @@
-"""User-facing errors, interruption, and the wrapper that turns both into one line and an exit code."""
+"""User-facing errors, an argument that does not fit the data, and the training loop's stop on Ctrl-C.
+
+What a stage adds around them (the one-line report, the exit code, SIGTERM, "rerun dvc repro") is the stage
+edge's: pipeline/edge.py."""
 from __future__ import annotations
 
 import contextlib
@@ -11,12 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 
 # Exit status for a user's mistake (bad file, bad param, data too short); argparse uses 2 too.
 USER_ERROR_EXIT = 2
-RERUN = "(dvc repro reruns the stage)"
-NOTHING_HALF_WRITTEN = f"no output was left half-written {RERUN}"
 
 
 class UserError(Exception):
     """A mistake the user can fix: reported as one line, never with a traceback."""
+
+
+class StaleArtifact(UserError):
+    """A file written by another layout version of this code: it says which, and what this code reads; how to
+    regenerate the file is the caller's to say (a stage adds "rerun dvc repro")."""
 
 
 class ArgumentError(ValueError):
@@ -79,12 +85,23 @@ class StopAfterBatch:
     def check(self, where: str) -> None:
         """Stop here if Ctrl-C was pressed; ``where`` says how far the run got."""
         if self.requested:
-            raise Interrupted(f"interrupted (Ctrl-C) {where}; nothing was saved {RERUN}", signal.SIGINT)
+            raise Interrupted(f"interrupted (Ctrl-C) {where}; nothing was saved", signal.SIGINT)
+
+
+# moved to pipeline/edge.py; removed once every stage imports it from there
+RERUN = "(dvc repro reruns the stage)"
+NOTHING_HALF_WRITTEN = f"no output was left half-written {RERUN}"
+STALE_ADVICE = "rerun the pipeline to regenerate it: dvc repro"
+
+
+class _ShortNames(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return f"{record.name.rpartition('.')[2]}: {record.message}"
 
 
 def _terminated(signum: int, frame: object) -> None:
     # Raised wherever the interpreter is, so every `finally` (temporary files) runs on the way out.
-    raise Interrupted(f"stopped by {signal.Signals(signum).name}; {NOTHING_HALF_WRITTEN}", signum)
+    raise Interrupted(f"stopped by {signal.Signals(signum).name}; no output was left half-written", signum)
 
 
 def interrupted_while_starting(signum: int, frame: object) -> None:
@@ -105,21 +122,27 @@ def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequen
     @functools.wraps(func)
     def wrapper(argv: Sequence[str] | None = None) -> int:
         if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(_ShortNames())
+            logging.basicConfig(level=logging.INFO, handlers=[handler])
         previous = signal.signal(signal.SIGTERM, _terminated)
         # While the stage works, Ctrl-C raises KeyboardInterrupt (StopAfterBatch may take it over) and the
         # stage's `finally` blocks clean up before the line below; back in place afterwards, so that a Ctrl-C
-        # while the interpreter exits is one line too.
-        starting = signal.getsignal(signal.SIGINT) is interrupted_while_starting
+        # while the interpreter exits is one line too. pipeline/__init__.py installs pipeline.edge's handler.
+        start_handler = signal.getsignal(signal.SIGINT)
+        starting = getattr(start_handler, "__name__", None) == "interrupted_while_starting"
         if starting:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             func(argv)
+        except StaleArtifact as err:
+            print(f"error: {err}; {STALE_ADVICE}", file=sys.stderr)
+            return USER_ERROR_EXIT
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
             return USER_ERROR_EXIT
         except Interrupted as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {err} {RERUN}", file=sys.stderr)
             return err.exit_code
         except KeyboardInterrupt:
             print(f"error: interrupted (Ctrl-C); {NOTHING_HALF_WRITTEN}", file=sys.stderr)
@@ -127,7 +150,7 @@ def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequen
         finally:
             signal.signal(signal.SIGTERM, previous)
             if starting:
-                signal.signal(signal.SIGINT, interrupted_while_starting)
+                signal.signal(signal.SIGINT, start_handler)
         return 0
 
     return wrapper

@@ -4,14 +4,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt  # the caller's backend: the stages set Agg (pipeline/edge.py), a notebook its own
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only: no display on CI machines or in `dvc repro`
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from lstm_forecast.data.files import atomic_path  # noqa: E402
+from lstm_forecast.data.files import atomic_path
 
 SPAN_COLORS = {"val": "tab:orange", "test": "tab:green"}
 # PNG text chunks would otherwise name the matplotlib version; keep files comparable across upgrades.

@@ -8,7 +8,7 @@ imports a stage keeps its own handling of Ctrl-C.
 import signal
 import sys
 
-from lstm_forecast.errors import interrupted_while_starting
+from pipeline.edge import interrupted_while_starting
 
 
 def _run_module() -> str | None:

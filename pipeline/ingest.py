@@ -12,11 +12,12 @@ import pandas as pd
 
 from lstm_forecast.data.artifacts import SeriesInfo
 from lstm_forecast.data.calendar import known_freq
-from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.errors import UserError, param_errors
 from lstm_forecast.data.files import check_outputs, write_json, write_parquet
 from lstm_forecast.config.params import load_section, require
 from lstm_forecast.data.reading import FORMATS, Table, read_table
 from lstm_forecast.data.series import select_series
+from pipeline.edge import stage_main
 
 log = logging.getLogger("ingest")
 

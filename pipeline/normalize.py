@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from lstm_forecast.data.artifacts import Normalization
-from lstm_forecast.errors import param_errors, stage_main
+from lstm_forecast.errors import param_errors
 from lstm_forecast.data.files import check_outputs, read_parquet, write_json, write_parquet
 from lstm_forecast.config.params import load_section
 from lstm_forecast.config.normalize import NormalizeParams
 from lstm_forecast.prep.outliers import OUTLIER_MADS, Outliers
 from lstm_forecast.prep.splits import scale_and_flag, split_bounds
+from pipeline.edge import stage_main
 
 log = logging.getLogger("normalize")
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from lstm_forecast.data.artifacts import SeriesInfo
-from lstm_forecast.errors import UserError, stage_main
+from lstm_forecast.errors import UserError
 from lstm_forecast.figures import forecast_figure, loss_figure, save, time_unit
 from lstm_forecast.data.files import check_outputs, read_parquet
 from lstm_forecast.config.params import load_section, require
+from pipeline.edge import stage_main
 
 log = logging.getLogger("plot")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 from lstm_forecast.data.artifacts import Normalization, SeriesInfo, WindowIndex
-from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.errors import UserError, param_errors
 from lstm_forecast.config.feasibility import Plan, Split, check
 from lstm_forecast.prep.features import auto_time_step_reason
 from lstm_forecast.data.files import check_outputs, write_json
@@ -28,6 +28,7 @@ from lstm_forecast.config.forecast import ForecastParams
 from lstm_forecast.config.train import TrainParams
 from lstm_forecast.config.window import WindowParams
 from lstm_forecast.prep.splits import fold_bounds, window_origins
+from pipeline.edge import stage_main
 
 log = logging.getLogger("window")
 

@@ -187,11 +187,11 @@ def test_each_epoch_validates_a_bounded_evenly_spread_sample(monkeypatch):
 
 
 def test_training_logs_progress_lines_with_the_time_left(monkeypatch, caplog):
-    caplog.set_level("INFO", logger="training")
+    caplog.set_level("INFO", logger=progress.log.name)
     monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)  # a line at every chance
     train, val = sine_windows()
     fit(train, val, FitSettings(epochs=2, batch_size=70, seed=5, ensemble=2), torch.device("cpu"))
-    lines = [r.getMessage() for r in caplog.records if r.name == "training"]
+    lines = [r.getMessage() for r in caplog.records if r.name == progress.log.name]
     assert lines[0].startswith("member 1 of 2, epoch 1 of 2, batch 1 of 2; ")
     assert re.fullmatch(r"member 2 of 2, epoch 2 of 2 done: train loss \d\.\d{4}, validation loss \d\.\d{4} "
                         r"\(best epoch \d\); about 0 s left", lines[-1])

@@ -1,8 +1,9 @@
 """What one stage hands to the next, one typed definition each: what ingest found out about the series, the
 scaler and split bounds (normalize), the window index (window) and the checkpoint's metadata (train).
 
-Each is written with its layout version; a file from another layout is the user's to regenerate (one line
-naming the file and ``dvc repro``), never read by guesswork.
+Each is written with its layout version; a file from another layout is refused (``StaleArtifact``: the file,
+the layout it was written in and the one this code reads), never read by guesswork. How to regenerate it is
+the caller's to say: a stage adds "dvc repro" (pipeline/edge.py).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_forecast.errors import UserError
+from lstm_forecast.errors import StaleArtifact
 from lstm_forecast.data.files import read_json
 from lstm_forecast.prep.scaling import Scaler
 
@@ -27,8 +28,7 @@ Span = tuple[int, int]
 def _check_layout(obj: Any, source: str) -> dict[str, Any]:
     found = obj.get("layout") if isinstance(obj, dict) else None
     if found != LAYOUT:
-        raise UserError(f"{source}: written in artifact layout {found}, this code reads layout {LAYOUT}; "
-                        "rerun the pipeline to regenerate it: dvc repro")
+        raise StaleArtifact(f"{source}: written in artifact layout {found}, this code reads layout {LAYOUT}")
     return obj
 
 

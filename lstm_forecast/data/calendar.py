@@ -20,7 +20,7 @@ import pandas as pd
 from lstm_forecast.data.cells import text_readings
 from lstm_forecast.errors import ArgumentError, UserError
 
-log = logging.getLogger("ingest")
+log = logging.getLogger(__name__)
 
 # Stamps per vote when a frequency is inferred from a series with gaps: the alias most runs agree on.
 VOTE_RUN = 5

@@ -1,4 +1,5 @@
-"""Atomic file writes and the small JSON / Parquet readers and writers the stages share."""
+"""Atomic file writes and the small JSON / Parquet readers and writers the stages share; and ``check_outputs``,
+the stages' rule of where outputs may go (the writers themselves write wherever they are told)."""
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,8 @@ PROTECTED = (".git", ".dvc", ".venv", ".github", "pipeline", "lstm_forecast", "c
 
 
 def check_outputs(*paths: str | os.PathLike) -> None:
-    """Refuse, before any work is done, an output path that leaves the project's output folders or whose
-    folder cannot take a new file.
+    """The stages' policy, applied by each to its output paths before any work is done: refuse an output path
+    that leaves the project's output folders or whose folder cannot take a new file.
 
     The project is the folder the stage runs in (where dvc.yaml is; DVC runs stages there). Outputs go in
     a folder of it (data/, models/, metrics/, ...): not outside it (``../x``, an absolute path elsewhere, a
@@ -70,18 +71,15 @@ def _check_writable(target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, project: bool = True) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``, wherever that is; rename it into place only if the block succeeds.
 
     A stage that fails or is stopped mid-write therefore never leaves a truncated file for DVC
     to hash and cache: the old file (or none) stays. A SIGKILL can leave the temporary file behind
-    (git ignores ``.*.tmp``); the next write to the same path removes it. ``project=False``: a command
-    run outside DVC (pipeline.predict) writes where its user asks, not only into the project's folders.
+    (git ignores ``.*.tmp``); the next write to the same path removes it. A folder that cannot take
+    the file is a UserError naming it. Where a stage may write is ``check_outputs``'s to say, not this.
     """
-    if project:
-        check_outputs(path)
-    else:
-        _check_writable(Path(path))
+    _check_writable(Path(path))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
@@ -99,7 +97,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Like ``atomic_path`` for a folder: yield an empty temporary folder beside ``path`` and swap it in
     only if the block succeeds. A failure or a SIGTERM leaves the old folder; only a SIGKILL in the instant
     between the two renames leaves none. Never a partly written one."""
-    check_outputs(path)
+    _check_writable(Path(path))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
@@ -173,6 +171,9 @@ def parquet_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         return file.read(columns=columns, use_threads=False).to_pandas(use_threads=False)
 
 
-def write_csv(path: str | os.PathLike, frame: pd.DataFrame, project: bool = True) -> None:
-    with atomic_path(path, project) as tmp:
+def write_csv(path: str | os.PathLike, frame: pd.DataFrame, project: bool = False) -> None:
+    """``project=True``: refuse first what ``check_outputs`` refuses (the stages check their paths up front)."""
+    if project:
+        check_outputs(path)
+    with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6f", lineterminator="\n")

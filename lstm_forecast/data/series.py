@@ -14,7 +14,7 @@ from lstm_forecast.data.cells import holds_numbers, to_numbers
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.data.reading import Table, header_hint
 
-log = logging.getLogger("ingest")
+log = logging.getLogger(__name__)
 
 TIME_NAMES = ("date", "time", "datetime", "timestamp", "month", "step")
 SHOWN = 5

@@ -13,7 +13,7 @@ import numpy as np
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.model.progress import PROGRESS_SECONDS
 
-log = logging.getLogger("statistical")
+log = logging.getLogger(__name__)
 
 STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
 # The longest season each model is given. ETS: statsforecast keeps at most 24 seasonal states. ARIMA: a cost

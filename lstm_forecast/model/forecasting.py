@@ -12,7 +12,7 @@ from lstm_forecast.model.network import LSTMForecaster
 from lstm_forecast.model.progress import PROGRESS_SECONDS
 from lstm_forecast.prep.windows import Windows
 
-log = logging.getLogger("forecasting")
+log = logging.getLogger(__name__)
 
 # Windows per forward pass when forecasting: bounds memory on long series.
 FORECAST_CHUNK = 4096

@@ -6,7 +6,7 @@ import logging
 import math
 import time
 
-log = logging.getLogger("training")
+log = logging.getLogger(__name__)
 
 PROGRESS_SECONDS = 10.0
 
