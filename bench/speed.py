@@ -47,7 +47,9 @@ def ours(series: torch.Tensor, threads: int, epochs: int, batch: int = 7, hidden
     torch.set_num_threads(threads)
     train = Windows(series, (TIME_STEP, TIME_STEP + WINDOWS), TIME_STEP, "sequence")
     val = Windows(series, (TIME_STEP + WINDOWS, TIME_STEP + WINDOWS + 1), TIME_STEP, "last")
-    params = FitSettings(epochs=epochs, batch_size=batch, hidden_size=hidden, lstm_kernel="c" if kernel else "torch")
+    # The tutorial's training (lstm_forecast.config.presets.REFERENCE), not FitSettings' panel-chosen defaults.
+    params = FitSettings(epochs=epochs, batch_size=batch, hidden_size=hidden, lr=0.006, steps_per_epoch=0, ensemble=1,
+                         highway=False, lstm_kernel="c" if kernel else "torch")
     return fit(train, val, params, torch.device("cpu")).epoch_seconds
 
 

@@ -7,7 +7,6 @@ import argparse
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,22 +15,11 @@ from lstm_forecast.data.artifacts import SeriesInfo
 from lstm_forecast.errors import UserError
 from lstm_forecast.figures import forecast_figure, loss_figure, save, time_unit
 from lstm_forecast.data.files import check_outputs, read_parquet
-from lstm_forecast.config.params import load_section, require
+from lstm_forecast.config.params import load_section
+from lstm_forecast.config.plot import PlotParams
 from pipeline.edge import stage_main
 
 log = logging.getLogger("plot")
-
-
-@dataclass(frozen=True)
-class PlotParams:
-    width: float = 12.0
-    height: float = 5.0
-    dpi: int = 100
-
-    def validate(self) -> None:
-        require(0 < self.width <= 100, f"plot.width={self.width} should be in (0, 100] inches")
-        require(0 < self.height <= 100, f"plot.height={self.height} should be in (0, 100] inches")
-        require(10 <= self.dpi <= 1200, f"plot.dpi={self.dpi} should be between 10 and 1200")
 
 
 def read_curves(live_dir: Path) -> pd.DataFrame:

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from lstm_forecast.config.presets import REFERENCE
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,8 +28,9 @@ def sine_series(n: int = 240, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="MS"), "level": values.round(3)})
 
 
-# The tests' own small configuration: one member, levels, no calendar inputs, no highway, so that what each
-# test checks does not move with the panel-chosen defaults (tests/test_pipeline_dvc.py runs those too).
+# The tests' own small configuration: one member, levels, no calendar inputs, no highway, a split conformal
+# interval, so that what each test checks does not move with the panel-chosen defaults, which are also the
+# params dataclasses' (tests/test_pipeline_dvc.py runs those too).
 SMALL_PARAMS = {
     "ingest": {"path": "series.csv", "missing": "error"},
     "normalize": {"train": 0.6, "val": 0.2, "test": 0.2, "method": "zscore", "difference": False},
@@ -36,11 +39,18 @@ SMALL_PARAMS = {
               "ensemble": 1, "steps_per_epoch": 0, "highway": False},
     # The statistical baselines have tests of their own (test_statistical.py): AutoARIMA's fits alone would
     # add seconds to every small run.
-    "evaluate": {"season": 24, "baselines": ["persistence", "seasonal_naive", "linear"]},
+    "evaluate": {"season": 24, "interval_method": "split", "baselines": ["persistence", "seasonal_naive", "linear"]},
     "crossval": {"folds": 3},
     "forecast": {"steps": 12},
     "plot": {"width": 6.0, "height": 3.0, "dpi": 50},
 }
+
+
+def reference_training(cls, **changes):
+    """``cls`` (FitSettings or TrainParams) with the tutorial's training, ``REFERENCE["train"]`` (2 x 8 units, no
+    highway, one member, every window once an epoch: the dataclasses' defaults before they became the panel's),
+    but for ``changes``: what the training loop's unit tests were written against, and fast."""
+    return cls(**(REFERENCE["train"] | changes))
 
 
 def write_params(path: Path, params: dict) -> Path:
@@ -140,9 +150,11 @@ def set_param(repo: Path, key: str, value) -> None:
 def full_params(**overrides) -> dict:
     """This project's params.yaml (every key, as `dvc exp run -S` needs) shrunk to the 240-point series."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    chosen = params["evaluate"]["interval_method"]
     for section, values in SMALL_PARAMS.items():
         params[section].update(values)
     params["ingest"].update(sheet=None, column=None)
+    params["evaluate"]["interval_method"] = chosen  # the end-to-end runs check the chosen interval (adaptive)
     for key, value in overrides.items():
         section, name = key.split(".")
         params[section][name] = value

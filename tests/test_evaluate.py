@@ -199,7 +199,7 @@ def test_season_reaching_before_the_series(tiny_project, capsys):
 
 def test_model_trained_on_other_windows_is_refused(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window", "train"])
-    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "window": {"time_step": 6}})
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "window": {**SMALL_PARAMS["window"], "time_step": 6}})
     run_stages(["window"])
     assert main(stage_argv("evaluate")) == 2
     err = capsys.readouterr().err

@@ -77,7 +77,8 @@ def test_a_killed_stage_leaves_the_previous_output_intact(tiny_project, pause, s
     outputs = [tiny_project / "data" / "scaled.parquet", tiny_project / "data" / "normalize.json"]
     before = [p.read_bytes() for p in outputs]
     # Different fractions, so a finished write changes both files.
-    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "normalize": {"train": 0.5, "val": 0.25, "test": 0.25}})
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "normalize": {**SMALL_PARAMS["normalize"], "train": 0.5,
+                                                                              "val": 0.25, "test": 0.25}})
     proc = start("normalize", pause)
     wait_for(proc, "PAUSED")
     proc.send_signal(sig)

@@ -12,6 +12,7 @@ from lstm_forecast.prep.splits import scale_series
 from lstm_forecast.prep.stationarity import choose_difference
 from lstm_forecast.model.training import FitSettings, fit
 from lstm_forecast.prep.windows import MIN_WINDOW_SPREAD, Windows
+from tests.helpers import reference_training
 
 
 def test_window_scaling_is_exactly_inverted():
@@ -104,7 +105,7 @@ def sine_windows():
     return Windows(series, (20, 240), 20, "sequence"), Windows(series, (240, 300), 20, "last")
 
 
-SETTINGS = FitSettings(hidden_size=4, epochs=2, batch_size=16, seed=7)
+SETTINGS = reference_training(FitSettings, hidden_size=4, epochs=2, batch_size=16, seed=7)
 
 
 def test_an_ensemble_of_one_equals_the_single_model_bit_for_bit():

@@ -15,7 +15,7 @@ from lstm_forecast.model.network import LSTMForecaster, ModelConfig
 from lstm_forecast.model.training import FitSettings, fit
 from pipeline.train import main as train_main
 from lstm_forecast.prep.windows import Windows
-from tests.helpers import run_stages, stage_argv
+from tests.helpers import reference_training, run_stages, stage_argv
 
 
 def run_both(lstm: nn.LSTM, x: torch.Tensor, dout: torch.Tensor):
@@ -229,7 +229,7 @@ def test_a_kernel_that_cannot_be_built_stops_training_before_the_first_batch(mon
     series = torch.sin(torch.arange(300.0) / 5)
     train, val = Windows(series, (20, 250), 20, "sequence"), Windows(series, (250, 300), 20, "last")
     with pytest.raises(ArgumentError, match="could not be built and loaded"):
-        fit(train, val, FitSettings(epochs=1, batch_size=8, dropout=dropout), torch.device("cpu"))
+        fit(train, val, reference_training(FitSettings, epochs=1, batch_size=8, dropout=dropout), torch.device("cpu"))
 
 
 def test_train_without_a_compiler_fails_in_one_line(tiny_project, monkeypatch, capsys):

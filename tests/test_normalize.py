@@ -86,7 +86,7 @@ def test_too_short_for_splits():
 
 def test_main_writes_series_and_stats(in_tmp):
     pd.DataFrame({"value": np.arange(20.0)}).to_parquet(in_tmp / "series.parquet")
-    write_params(in_tmp / "params.yaml", {"normalize": {"train": 0.5, "val": 0.25, "test": 0.25}})
+    write_params(in_tmp / "params.yaml", {"normalize": {"train": 0.5, "val": 0.25, "test": 0.25, "difference": False}})
     assert main(["--series", "series.parquet", "--out", "data/scaled.parquet", "--stats", "data/stats.json"]) == 0
     stats = json.loads((in_tmp / "data" / "stats.json").read_text())
     assert stats["splits"] == {"train": [0, 10], "val": [10, 15], "test": [15, 20]}

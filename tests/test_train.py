@@ -14,7 +14,7 @@ from lstm_forecast.model.forecasting import forecast_mse
 from lstm_forecast.model.training import Diverged, FitSettings, fit
 from pipeline.train import TrainParams, main, train_model
 from lstm_forecast.prep.windows import Windows
-from tests.helpers import SMALL_PARAMS, run_stages, stage_argv, write_params
+from tests.helpers import SMALL_PARAMS, reference_training, run_stages, stage_argv, write_params
 
 
 def sine_windows(target="sequence", device="cpu"):
@@ -25,7 +25,7 @@ def sine_windows(target="sequence", device="cpu"):
 
 def test_training_reduces_validation_loss_and_is_deterministic():
     train, val = sine_windows()
-    params = FitSettings(epochs=8, batch_size=8, lr=0.01, seed=3)
+    params = reference_training(FitSettings, epochs=8, batch_size=8, lr=0.01, seed=3)
     untrained = forecast_mse(LSTMForecaster(ModelConfig()), val, "recursive")
     first = fit(train, val, params, torch.device("cpu"))
     second = fit(train, val, params, torch.device("cpu"))
@@ -37,7 +37,8 @@ def test_training_reduces_validation_loss_and_is_deterministic():
 
 def test_keeps_the_weights_of_the_best_validation_epoch():
     train, val = sine_windows()
-    result = fit(train, val, FitSettings(epochs=6, batch_size=8, lr=0.05, seed=0), torch.device("cpu"))
+    result = fit(train, val, reference_training(FitSettings, epochs=6, batch_size=8, lr=0.05, seed=0),
+                 torch.device("cpu"))
     assert result.best_val_loss == min(result.val_losses)
     assert result.best_epoch == 1 + result.val_losses.index(min(result.val_losses))
     assert forecast_mse(result.model, val, "recursive") == pytest.approx(result.best_val_loss, rel=1e-6)
@@ -45,14 +46,15 @@ def test_keeps_the_weights_of_the_best_validation_epoch():
 
 def test_last_target_trains_too():
     train, val = sine_windows("last")
-    result = fit(train, val, FitSettings(epochs=3, batch_size=8, lr=0.01), torch.device("cpu"))
+    result = fit(train, val, reference_training(FitSettings, epochs=3, batch_size=8, lr=0.01), torch.device("cpu"))
     assert len(result.train_losses) == 3 and all(math.isfinite(v) for v in result.train_losses)
 
 
 def test_patience_stops_early():
     train, val = sine_windows()
     # An absurd learning rate makes validation loss stop improving almost at once.
-    result = fit(train, val, FitSettings(epochs=50, batch_size=8, lr=0.9, patience=2), torch.device("cpu"))
+    result = fit(train, val, reference_training(FitSettings, epochs=50, batch_size=8, lr=0.9, patience=2),
+                 torch.device("cpu"))
     assert len(result.val_losses) == result.best_epoch + 2 < 50
 
 
@@ -63,9 +65,9 @@ def test_divergence_is_reported_with_the_param_to_lower(lr):
     with pytest.raises(UserError, match=rf"^training diverged at epoch 1: train loss \S+, validation loss \S+ "
                                         rf"\(forecasting 0 everywhere scores 0.5\d*\); lower train.lr "
                                         rf"\(now {re.escape(f'{lr:g}')}\); nothing was saved$"):
-        train_model(train, val, TrainParams(epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
+        train_model(train, val, reference_training(TrainParams, epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
     with pytest.raises(Diverged, match=r"^training diverged at epoch 1: .*scores 0.5\d*\)$"):  # the loop's own words
-        fit(train, val, FitSettings(epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
+        fit(train, val, reference_training(FitSettings, epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
 
 
 def test_a_nan_stops_a_long_epoch_at_the_next_check(monkeypatch):
@@ -73,13 +75,13 @@ def test_a_nan_stops_a_long_epoch_at_the_next_check(monkeypatch):
     train, val = sine_windows()  # 140 windows: 18 batches of 8 per epoch
     with pytest.raises(UserError, match=r"^training diverged at epoch 1, batch 4: the loss is not finite; "
                                         r"lower train.lr \(now 1e\+30\); nothing was saved$"):
-        train_model(train, val, TrainParams(epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
+        train_model(train, val, reference_training(TrainParams, epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
 
 
 def test_sane_learning_rates_are_not_called_divergent():
     # lr 10 starts with a loss hundreds of times too big but recovers: below the threshold, so it trains on.
     train, val = sine_windows()
-    result = fit(train, val, FitSettings(epochs=5, batch_size=8, lr=10.0), torch.device("cpu"))
+    result = fit(train, val, reference_training(FitSettings, epochs=5, batch_size=8, lr=10.0), torch.device("cpu"))
     assert len(result.train_losses) == 5 and result.train_losses[0] > 100 * result.train_losses[-1]
 
 
@@ -106,7 +108,7 @@ def test_single_buffer_adam_matches_stock_adam_bitwise():
 def test_cuda_trains_and_forecasts_like_cpu():
     # The same code path on the GPU (cuDNN LSTM): validation losses agree with the CPU's to float tolerance.
     train, val = sine_windows()
-    params = FitSettings(epochs=3, batch_size=8, lr=0.01)
+    params = reference_training(FitSettings, epochs=3, batch_size=8, lr=0.01)
     cpu = fit(train, val, params, torch.device("cpu"))
     on_gpu = fit(*sine_windows(device="cuda"), params, torch.device("cuda"))
     assert next(on_gpu.model.parameters()).is_cuda
@@ -149,7 +151,8 @@ def test_direct_strategy_learns_all_steps_at_once():
     series = torch.sin(2 * math.pi * t / 20)
     train = Windows(series, (10, 148), 10, "sequence", horizon=3)
     val = Windows(series, (150, 198), 10, "last", horizon=3)
-    result = fit(train, val, FitSettings(epochs=8, batch_size=8, lr=0.01, strategy="direct"), torch.device("cpu"))
+    result = fit(train, val, reference_training(FitSettings, epochs=8, batch_size=8, lr=0.01, strategy="direct"),
+                 torch.device("cpu"))
     assert result.model.members[0].head.out_features == 3
     untrained = forecast_mse(LSTMForecaster(ModelConfig(output_size=3)), val, "direct")
     assert result.best_val_loss < untrained / 4
@@ -160,12 +163,14 @@ def test_steps_per_epoch_samples_that_many_batches(monkeypatch):
     steps = []
     original = FlatAdam.step
     monkeypatch.setattr(FlatAdam, "step", lambda self: steps.append(1) or original(self))
-    full = fit(train, val, FitSettings(epochs=1, batch_size=8, seed=5), torch.device("cpu"))
-    short = fit(train, val, FitSettings(epochs=1, batch_size=8, seed=5, steps_per_epoch=3), torch.device("cpu"))
+    full = fit(train, val, reference_training(FitSettings, epochs=1, batch_size=8, seed=5), torch.device("cpu"))
+    short = fit(train, val, reference_training(FitSettings, epochs=1, batch_size=8, seed=5, steps_per_epoch=3),
+                torch.device("cpu"))
     # 140 windows: a full epoch is 18 batches; 3 steps of 8 windows see 24 of them.
     assert len(steps) == 18 + 3
     assert full.train_losses != short.train_losses
-    again = fit(train, val, FitSettings(epochs=1, batch_size=8, seed=5, steps_per_epoch=18), torch.device("cpu"))
+    again = fit(train, val, reference_training(FitSettings, epochs=1, batch_size=8, seed=5, steps_per_epoch=18),
+                torch.device("cpu"))
     assert again.train_losses == full.train_losses  # 18 x 8 >= 140: the whole shuffled epoch, same as 0
 
 
@@ -177,7 +182,7 @@ def test_each_epoch_validates_a_bounded_evenly_spread_sample(monkeypatch):
     sizes = []
     original = training.forecast_mse
     monkeypatch.setattr(training, "forecast_mse", lambda model, w, s: sizes.append(len(w)) or original(model, w, s))
-    result = fit(train, val, FitSettings(epochs=3, batch_size=8, seed=5), torch.device("cpu"))
+    result = fit(train, val, reference_training(FitSettings, epochs=3, batch_size=8, seed=5), torch.device("cpu"))
     # 250 validation windows: every 3rd (84 of them) each epoch.
     assert sizes == [84, 84, 84]
     assert val.thinned(100).origins.tolist() == list(range(150, 400, 3))
@@ -190,7 +195,7 @@ def test_training_logs_progress_lines_with_the_time_left(monkeypatch, caplog):
     caplog.set_level("INFO", logger=progress.log.name)
     monkeypatch.setattr(progress, "PROGRESS_SECONDS", 0.0)  # a line at every chance
     train, val = sine_windows()
-    fit(train, val, FitSettings(epochs=2, batch_size=70, seed=5, ensemble=2), torch.device("cpu"))
+    fit(train, val, reference_training(FitSettings, epochs=2, batch_size=70, seed=5, ensemble=2), torch.device("cpu"))
     lines = [r.getMessage() for r in caplog.records if r.name == progress.log.name]
     assert lines[0].startswith("member 1 of 2, epoch 1 of 2, batch 1 of 2; ")
     assert re.fullmatch(r"member 2 of 2, epoch 2 of 2 done: train loss \d\.\d{4}, validation loss \d\.\d{4} "

@@ -26,8 +26,8 @@ def write_stats(folder, splits=SPLITS, length=16, scaler=SCALER, time_column="da
 
 ARGV = ["--stats", "stats.json", "--info", "series.json", "--out", "data/windows.json"]
 # Later stages' settings that a 16-value series can hold (the window stage checks them: test_feasibility.py).
-HOLDS = {"crossval": {"folds": 0}, "evaluate": {"season": 1, "interval": 0.5, "interval_window": 0},
-         "forecast": {"levels": [0.5]}}
+HOLDS = {"crossval": {"folds": 0}, "forecast": {"levels": [0.5]},
+         "evaluate": {"season": 1, "interval": 0.5, "interval_window": 0, "interval_method": "split"}}
 
 
 def test_window_origins_per_split():
@@ -76,7 +76,7 @@ def test_windows_are_a_view_of_the_series_not_a_copy():
 
 def test_main_writes_index_and_rejects_bad_params(in_tmp, capsys):
     write_stats(in_tmp)
-    write_params(in_tmp / "params.yaml", {**HOLDS, "window": {"time_step": 4, "target": "last"}})
+    write_params(in_tmp / "params.yaml", {**HOLDS, "window": {"time_step": 4, "target": "last", "calendar": []}})
     assert main(ARGV) == 0
     index = json.loads((in_tmp / "data" / "windows.json").read_text())
     assert index == {"layout": LAYOUT, "time_step": 4, "target": "last", "horizon": 1,

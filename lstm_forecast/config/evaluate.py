@@ -26,7 +26,7 @@ class EvaluateParams:
     interval_window: int = 12
     # split: calibrated once on validation | adaptive: recalibrated at each test origin on the test errors
     # observed before it (adaptive conformal inference), so coverage recovers when the test span drifts.
-    interval_method: Literal["split", "adaptive"] = "split"
+    interval_method: Literal["split", "adaptive"] = "adaptive"
     # Adaptive conformal's step size for its miscoverage level alpha; docs/metrics.md says why 0.02.
     interval_gamma: float = 0.02
     ridge_alpha: float = 1.0

@@ -19,7 +19,7 @@ class NormalizeParams:
     # Model the one-step changes y[t] - y[t-1] instead of the levels; forecasts are summed back onto the
     # last observed value. The first point has no change and is modelled as 0. auto: the KPSS test on the
     # training span decides (lstm_forecast.prep.stationarity).
-    difference: bool | Literal["auto"] = False
+    difference: bool | Literal["auto"] = "auto"
     # Values of the modelled series far outside the training span's robust spread (lstm_forecast.prep.outliers) are
     # named in the log either way; clip: clipped to that spread for the model (training, calibration, inputs),
     # while every score is still of the values as they are.

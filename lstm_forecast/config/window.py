@@ -11,12 +11,12 @@ from lstm_forecast.config.params import require
 @dataclass(frozen=True)
 class WindowParams:
     # Input length; auto: three seasons (evaluate.season), within [16, 192] and a third of the training span.
-    time_step: int | Literal["auto"] = 96
+    time_step: int | Literal["auto"] = "auto"
     target: Literal["sequence", "last"] = "sequence"
     horizon: int = 1
     # Calendar inputs beside the value (lstm_forecast.prep.features), e.g. [month] or [hour, dayofweek]; auto: those
     # of the series' frequency (none without dates).
-    calendar: tuple[str, ...] | Literal["auto"] = ()
+    calendar: tuple[str, ...] | Literal["auto"] = "auto"
 
     def validate(self) -> None:
         require(self.time_step == "auto" or self.time_step >= 1,
