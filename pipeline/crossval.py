@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pandas as pd
 import torch
 
 from lstm_forecast.data.artifacts import SeriesInfo
-from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.errors import UserError, param_errors
 from lstm_forecast.data.files import check_outputs, read_parquet, write_csv, write_json
-from lstm_forecast.evaluation.folds import score_fold, summarise, summarise_validation
+from lstm_forecast.evaluation.folds import cross_validate, crossval_summary
 from lstm_forecast.model.network import resolve_device
 from lstm_forecast.config.params import load_section
 from lstm_forecast.config.crossval import CrossvalParams
@@ -24,6 +23,7 @@ from lstm_forecast.config.train import TrainParams
 from lstm_forecast.config.window import WindowParams
 from lstm_forecast.prep.splits import fold_splits
 from lstm_forecast.model.training import Diverged
+from pipeline.edge import stage_main
 
 log = logging.getLogger("crossval")
 
@@ -43,26 +43,22 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: 
         log.info("%s", line)
     with param_errors("crossval", hint="lower crossval.folds, or give the series more rows"):
         plans = fold_splits(len(series), (normalize.train, normalize.val, normalize.test), params.folds)
-    scores, val_mase = [], []
-    for k, (length, splits) in enumerate(plans, start=1):
-        started = time.perf_counter()
+    done = []
+    try:
         with param_errors("window", {"window": "evaluate.interval_window", "season": "evaluate.season",
                                      "level": "evaluate.interval", "lstm_kernel": "train.lstm_kernel",
                                      "method": "normalize.method", "baselines": "evaluate.baselines",
-                                     "stride": "evaluate.stride"},
-                          hint=f"in crossval fold {k} of {params.folds} (training span {splits['train'][1]})"):
-            try:
-                test, val = score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device,
-                                       freq)
-                scores.append(test)
-                val_mase.append(val)
-            except Diverged as err:
-                raise UserError(f"crossval fold {k} of {params.folds}: {err}; lower train.lr (now {train.lr:g})"
-                                ) from None
-        log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f), %.1f s", k, params.folds,
-                 splits["test"], scores[-1]["lstm_mase"], scores[-1]["persistence_mase"], time.perf_counter() - started)
-    models = sorted({key.removesuffix("_mase") for key in scores[0] if key.endswith("_mase")}) if scores else []
-    write_json(metrics_out, {"folds": params.folds, **summarise(scores, models), **summarise_validation(val_mase)})
+                                     "stride": "evaluate.stride", "batch_size": "train.batch_size",
+                                     "device": "train.device"}):
+            for fold in cross_validate(series, plans, normalize, window, train, evaluate, device, freq):
+                done.append(fold)
+                log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f), %.1f s", fold.k, params.folds,
+                         fold.splits["test"], fold.test["lstm_mase"], fold.test["persistence_mase"], fold.seconds)
+    except Diverged as err:
+        raise UserError(f"{err}; lower train.lr (now {train.lr:g})") from None
+    summary, models = crossval_summary(params.folds, done)
+    write_json(metrics_out, summary)
+    scores = [fold.test for fold in done]
     table = pd.DataFrame({"fold": range(1, len(scores) + 1)} | {m: [s[f"{m}_mase"] for s in scores] for m in models})
     write_csv(folds_out, table)
     if scores:

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from lstm_forecast.errors import USER_ERROR_EXIT, Interrupted, StaleArtifact, UserError
+from lstm_forecast.errors import USER_ERROR_EXIT, Interrupted, MissingInput, StaleArtifact, UserError
 
 RERUN = "(dvc repro reruns the stage)"
 NOTHING_HALF_WRITTEN = f"no output was left half-written {RERUN}"
@@ -48,9 +48,16 @@ def interrupted_while_starting(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # not os._exit: a `finally` on the way still runs
 
 
+# After a MissingInput's own words (the file that is not there).
+MISSING_ADVICE = "run the upstream stage first: dvc repro"
+
+
 def user_message(err: UserError) -> str:
-    """The one line a stage prints for ``err``: its own words, and for a stale artifact how to regenerate it."""
-    return f"{err}; {STALE_ADVICE}" if isinstance(err, StaleArtifact) else str(err)
+    """The one line a stage prints for ``err``: its own words, and for a stale or missing input file how to
+    make it."""
+    if isinstance(err, StaleArtifact):
+        return f"{err}; {STALE_ADVICE}"
+    return f"{err}; {MISSING_ADVICE}" if isinstance(err, MissingInput) else str(err)
 
 
 def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequence[str] | None], int]:

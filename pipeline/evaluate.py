@@ -9,41 +9,24 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from lstm_forecast.evaluation import metrics
 from lstm_forecast.data.artifacts import Normalization, SeriesInfo, WindowIndex
-from lstm_forecast.evaluation.backtest import SCORED_SPLITS, backtest
+from lstm_forecast.evaluation.assess import assess
+from lstm_forecast.evaluation.backtest import SCORED_SPLITS
 from lstm_forecast.model.checkpoint import load_trained_on
-from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.errors import param_errors
 from lstm_forecast.data.files import check_outputs, read_parquet, write_csv, write_json
 from lstm_forecast.model.network import resolve_device
+from lstm_forecast.config.feasibility import check_season
 from lstm_forecast.config.params import load_section
 from lstm_forecast.config.evaluate import EvaluateParams
-from lstm_forecast.evaluation.scoring import ALPHA, score_splits, tables
-from lstm_forecast.prep.windows import series_tensors
+from lstm_forecast.evaluation.scoring import tables
+from lstm_forecast.evaluation.verdicts import verdict, winner
+from pipeline.edge import stage_main
 
 log = logging.getLogger("evaluate")
-
-
-def verdict(model: str, lstm_rmse: float, other_rmse: float, p: float) -> str:
-    """Which of the LSTM and ``model`` is better when the difference is significant, with its p-value; the
-    winner is named first ("LSTM better than persistence"), never left to be read off the word order."""
-    if p >= ALPHA:
-        return f"{model} no significant difference (p {p:.3f})"
-    if lstm_rmse < other_rmse:
-        return f"LSTM better than {model} (p {p:.3f})"
-    return f"{model} better than the LSTM (p {p:.3f})"
-
-
-def winner(results: dict[str, float], models: list[str], metric: str) -> str:
-    """``metric``'s best model on test, and whether it differs significantly from the LSTM (squared errors)."""
-    best = min(models, key=lambda m: results[f"test_{m}_{metric}"])
-    if best == "lstm":
-        return f"{metric} lstm"
-    p = results[f"test_lstm_vs_{best}_dm_p"]
-    return f"{metric} {best}" + (f" (no significant difference from the LSTM, p {p:.3f})" if p >= ALPHA else "")
 
 
 def guard(results: dict[str, float]) -> str | None:
@@ -90,30 +73,16 @@ def run(
     for line in (line, stride_line):
         if line is not None:
             log.info("%s", line)
-    if index.horizon > params.season:
-        # Step h = season would be the value at the origin itself: not yet observed there.
-        season = given if given == params.season else f"{given} ({params.season})"
-        raise UserError(f"window.horizon={index.horizon} is longer than evaluate.season={season}: the seasonal "
-                        "naive forecast would read values after its origin; use a season >= horizon")
+    check_season(index.horizon, params.season, given)
     model, meta = load_trained_on(model_path, windows_path, index)
     log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])  # load_checkpoint returns it in eval mode
-    values = frame["value"].to_numpy(dtype=np.float64)
-    train_lo, train_hi = norm.splits["train"]
-    scale = metrics.naive_scale(values[train_lo:train_hi])  # MASE's denominator: training span only
     started = time.perf_counter()
-    with param_errors("window"):
-        _, features = series_tensors(frame, index)
-    with param_errors("evaluate", {"window": "interval_window", "lstm_kernel": "train.lstm_kernel"}):
-        runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, meta.strategy,
-                        params, scale, device, features)
+    with param_errors("evaluate", {"window": "interval_window", "lstm_kernel": "train.lstm_kernel",
+                                   "level": "interval"}):
+        runs, results = assess(frame, norm, index, model, meta.strategy, params, device)
     origins = sum(len(run["origins"]) for run in runs.values())
     log.info("backtest: %d origins x %d steps, %d models, in %.2f s", origins, index.horizon,
-             len(runs["test"]["forecasts"]),
-             time.perf_counter() - started)
-    with param_errors("evaluate", {"level": "interval"}, hint="lower evaluate.interval or evaluate.stride"):
-        results = score_splits(runs, scale, params.interval, params.stride, params.interval_method,
-                               params.interval_gamma)
-    results["mase_scale"] = scale
+             len(runs["test"]["forecasts"]), time.perf_counter() - started)
     predictions, by_step = tables(frame, runs, results)
     write_json(metrics_out, results)  # keys sorted on writing
     write_csv(predictions_out, predictions)

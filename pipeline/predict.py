@@ -16,14 +16,14 @@ import pandas as pd
 import torch
 from pandas.tseries.frequencies import to_offset
 
-from lstm_forecast.data.artifacts import Normalization
 from lstm_forecast.data.calendar import known_freq
-from lstm_forecast.model.checkpoint import load_forecaster
-from lstm_forecast.errors import ArgumentError, UserError, stage_main
+from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.data.files import write_csv
-from lstm_forecast.future.bands import forecast_future, level_name, series_times
+from lstm_forecast.future.bands import series_times
+from lstm_forecast.future.model import FutureModel
 from lstm_forecast.data.reading import read_table
 from lstm_forecast.data.series import select_series
+from pipeline.edge import stage_main
 
 log = logging.getLogger("predict")
 
@@ -34,12 +34,12 @@ FLAGS = {"path": "--history", "sheet": "--sheet", "column": "--column", "time_co
 
 
 @contextlib.contextmanager
-def flag_errors() -> Iterator[None]:
-    """An ArgumentError from reading the file, as one line naming the command-line option it came from."""
+def flag_errors(flags: dict[str, str] = FLAGS) -> Iterator[None]:
+    """An ArgumentError from reading a file, as one line naming the command-line option it came from."""
     try:
         yield
     except ArgumentError as err:
-        raise UserError(f"{FLAGS.get(err.name, err.name)}={err.value!r}: {err.reason}") from None
+        raise UserError(f"{flags.get(err.name, err.name)}={err.value!r}: {err.reason}") from None
 
 
 def read_history(args: argparse.Namespace):
@@ -56,36 +56,34 @@ def read_history(args: argparse.Namespace):
 
 def predict(args: argparse.Namespace) -> pd.DataFrame:
     torch.set_num_threads(1)
-    model_path, history, steps = args.model, args.history, args.steps
-    model, meta, saved = load_forecaster(model_path)
-    if saved is None:
-        raise UserError(f"--model={str(model_path)!r}: train's checkpoint holds no scaler or bands; use "
-                        "models/forecast.pt, which the forecast stage writes (dvc repro)")
-    steps = saved["steps"] if steps is None else steps
-    if not 1 <= steps <= saved["steps"]:
-        raise UserError(f"--steps={steps}: the model's bands were calibrated for steps 1..{saved['steps']} "
-                        f"(forecast.steps); ask for 1 to {saved['steps']}, or rerun the forecast stage with more")
+    model_path, history = args.model, args.history
+    if not Path(model_path).is_file():
+        raise UserError(f"--model={str(model_path)!r}: not found; the forecast stage writes models/forecast.pt "
+                        "(dvc repro)")
+    with flag_errors({"path": "--model"}):
+        future = FutureModel.load(model_path)
+    steps = future.steps if args.steps is None else args.steps
+    if not 1 <= steps <= future.steps:
+        raise UserError(f"--steps={steps}: the model's bands were calibrated for steps 1..{future.steps} "
+                        f"(forecast.steps); ask for 1 to {future.steps}, or rerun the forecast stage with more")
     series, info = read_history(args)
     values = series["value"].to_numpy(dtype=np.float64)
     times = series_times(series)
     freq = info.freq if times is not None else None
-    if saved["freq"] is not None and freq is not None and to_offset(freq) != to_offset(saved["freq"]):
+    if future.freq is not None and freq is not None and to_offset(freq) != to_offset(future.freq):
         raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on "
-                        f"{saved['freq']} data")
+                        f"{future.freq} data")
+    meta, norm, window = future.meta, future.normalization, future.interval_window
     if meta.calendar and freq is None:
         raise UserError(f"--history={str(history)!r}: the model reads calendar inputs {list(meta.calendar)}, so the "
-                        f"history needs a time column of dates at frequency {saved['freq']}")
-    norm = Normalization.from_json(saved["normalization"], str(model_path))
-    window = int(saved["interval_window"])
+                        f"history needs a time column of dates at frequency {future.freq}")
     need = max(meta.time_step + int(norm.difference), window + 1)
     if len(values) < need:
         raise UserError(
             f"--history={str(history)!r}: too little history, {len(values)} values; the model reads the last "
             f"{meta.time_step} (window.time_step){', as changes from the value before' if norm.difference else ''} "
             f"and its bands the last {window} changes (evaluate.interval_window): give at least {need} values")
-    half = {float(lv): np.array(saved["bands"][level_name(lv)][:steps]) for lv in saved["levels"]}
-    return forecast_future(model, meta, norm, values, times, freq, steps, half, window,
-                           float(saved["volatility_floor"]))
+    return future.forecast(values, times, freq, steps)
 
 
 @stage_main
@@ -120,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.header_row < 1:
         raise UserError(f"--header-row={args.header_row}: should be >= 1 (the row of the column names)")
     table = predict(args)
-    write_csv(args.out, table, project=False)
+    write_csv(args.out, table)
     span = f"from {table['time'].iloc[0]} to {table['time'].iloc[-1]}" if "time" in table else "in steps"
     log.info("forecast the %d values after the last of %s, %s: wrote %s", len(table), args.history, span, args.out)
 

@@ -2,23 +2,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
 
-from lstm_forecast.data.artifacts import CheckpointMeta, WindowIndex
+from lstm_forecast.data.artifacts import WindowIndex
 from lstm_forecast.model.checkpoint import save_checkpoint
-from lstm_forecast.errors import UserError, param_errors, stage_main
+from lstm_forecast.errors import UserError, param_errors
 from lstm_forecast.data.files import atomic_dir, check_outputs, read_parquet
 from lstm_forecast.model.network import resolve_device
 from lstm_forecast.config.params import load_section
 from lstm_forecast.config.train import TrainParams
-from lstm_forecast.model.fit_results import TrainResult
-from lstm_forecast.model.training import Diverged, fit
-from lstm_forecast.prep.windows import Windows, series_tensors, split_windows
+from lstm_forecast.model.fitting import train_on
+from lstm_forecast.model.training import Diverged
+from pipeline.edge import stage_main
 
 log = logging.getLogger("train")
 
@@ -26,17 +27,13 @@ log = logging.getLogger("train")
 REFERENCE_WINDOWS = 700
 
 
-def train_model(train: Windows, val: Windows, params: TrainParams, device: torch.device) -> TrainResult:
-    """``fit``, with the loop's errors reported in terms of this stage's params."""
+@contextlib.contextmanager
+def diverged_as_user_error(params: TrainParams) -> Iterator[None]:
+    """The training loop's divergence as the stage's one line, naming the param to lower."""
     try:
-        with param_errors("train"):
-            result = fit(train, val, params, device, lambda kernels: log.info("LSTM kernel: %s", kernels))
+        yield
     except Diverged as err:
         raise UserError(f"{err}; lower train.lr (now {params.lr:g}); nothing was saved") from None
-    if result.stopped_early:
-        log.info("early stop at epoch %d: no validation improvement for %d epochs", result.stopped_early,
-                 params.patience)
-    return result
 
 
 def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: Path, live_dir: Path) -> None:
@@ -47,21 +44,8 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
         device = resolve_device(params.device)
     index = WindowIndex.read(windows_path)
     frame = read_parquet(scaled_path, columns=["scaled", "time"] if index.calendar else ["scaled"])
-    with param_errors("window"):
-        series, features = series_tensors(frame, index, device)
-    horizon = index.horizon
-    # recursive: the model learns one step and is rolled forward at forecast time; direct: all H at once.
-    train_horizon = horizon if params.strategy == "direct" else 1
-    train = split_windows(series, features, index, "train", index.target, train_horizon)
-    val = split_windows(series, features, index, "val", "last", horizon)
-    params = params.for_windows(len(train))
-    if params.batch_size > len(train):
-        raise UserError(f"train.batch_size={params.batch_size} is larger than the {len(train)} training windows; use "
-                        f"at most {len(train)}, or auto")
-    log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val), device, params.threads)
-
-    result = train_model(train, val, params, device)
-    meta = CheckpointMeta.for_windows(tuple(m.best_epoch for m in result.members), index, params.strategy)
+    with diverged_as_user_error(params), param_errors("train", {"calendar": "window.calendar"}):
+        result, meta = train_on(frame, index, params, device, lambda kernels: log.info("LSTM kernel: %s", kernels))
     save_checkpoint(model_out, result.model, meta)
     # The curves are logged once training has succeeded, so a diverged or failed run leaves none behind.
     # dvcyaml=False: dvc.yaml declares our metrics and plots; dvclive must not rewrite it.
@@ -83,7 +67,7 @@ def run(params: TrainParams, scaled_path: Path, windows_path: Path, model_out: P
     per_epoch = statistics.median(result.epoch_seconds)
     log.info(
         "%d epochs, median %.3f s/epoch (%.3f s per %d windows); best epoch %d, validation MSE %.5f",
-        len(result.epoch_seconds), per_epoch, per_epoch * REFERENCE_WINDOWS / len(train), REFERENCE_WINDOWS,
+        len(result.epoch_seconds), per_epoch, per_epoch * REFERENCE_WINDOWS / index.counts["train"], REFERENCE_WINDOWS,
         result.best_epoch, result.best_val_loss,
     )
     if len(result.members) > 1:

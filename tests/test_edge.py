@@ -35,6 +35,23 @@ def test_a_stale_artifact_says_what_is_wrong_and_the_stage_adds_how_to_regenerat
     assert edge.user_message(UserError("x.csv: empty")) == "x.csv: empty"  # other mistakes get no advice
 
 
+def test_a_missing_input_says_which_and_a_real_stage_adds_where_it_comes_from(tmp_path, monkeypatch):
+    from lstm_forecast.data.files import read_parquet
+    from lstm_forecast.model.checkpoint import load_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(errors.MissingInput, match=r"^data/scaled.parquet: file not found$"):
+        read_parquet("data/scaled.parquet")
+    with pytest.raises(errors.MissingInput, match=r"^models/model.pt: checkpoint not found$"):
+        load_checkpoint("models/model.pt")
+    write_params(tmp_path / "params.yaml", {"normalize": {}})
+    proc = subprocess.run([sys.executable, "-m", "pipeline.normalize", *stage_argv("normalize")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == errors.USER_ERROR_EXIT
+    assert proc.stderr.splitlines()[-1] == ("error: data/series.parquet: file not found; run the upstream stage "
+                                            "first: dvc repro")
+
+
 def test_the_library_speaks_of_no_dvc_when_training_is_interrupted(capsys):
     stop = StopAfterBatch()
     stop.requested = True
@@ -74,27 +91,6 @@ def test_the_stages_draw_with_agg_and_the_library_leaves_the_backend_to_its_call
     show = "import matplotlib; print(matplotlib.get_backend().lower())"
     assert run_python(f"import lstm_forecast.figures; {show}", MPLBACKEND="svg").stdout.strip() == "svg"
     assert run_python(f"import pipeline.plot; {show}", MPLBACKEND="svg").stdout.strip() == "agg"
-
-
-def test_the_old_stage_main_takes_over_the_edges_start_handler(capsys):
-    # Stages not yet on pipeline.edge (train, evaluate, ...) wrap main with lstm_forecast.errors.stage_main, while
-    # pipeline/__init__.py installs pipeline.edge's handler: Ctrl-C must still reach them as KeyboardInterrupt.
-    seen = []
-
-    @errors.stage_main
-    def main(argv):
-        seen.append(signal.getsignal(signal.SIGINT))
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, edge.interrupted_while_starting)
-    try:
-        assert main([]) == 128 + signal.SIGINT
-        assert signal.getsignal(signal.SIGINT) is edge.interrupted_while_starting
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert seen == [signal.default_int_handler]
-    assert capsys.readouterr().err == "error: interrupted (Ctrl-C); no output was left half-written (dvc repro " \
-                                      "reruns the stage)\n"
 
 
 def test_the_library_installs_no_signal_handler_on_import():

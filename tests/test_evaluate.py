@@ -174,7 +174,8 @@ def test_a_season_shorter_than_the_horizon_names_both_keys(tiny_project, capsys)
                                                 "evaluate": {**SMALL_PARAMS["evaluate"], "season": 2}})
     assert main(stage_argv("evaluate")) == 2
     assert capsys.readouterr().err == ("error: window.horizon=3 is longer than evaluate.season=2: the seasonal naive "
-                                       "forecast would read values after its origin; use a season >= horizon\n")
+                                       "forecast would read values after its origin; use a season >= horizon, or "
+                                       "window.horizon <= 2\n")
     # season: auto on rows taken as plain steps (no frequency) is 1: the error shows both.
     params = {**SMALL_PARAMS, "ingest": {**SMALL_PARAMS["ingest"], "freq": "none"},
               "window": {**SMALL_PARAMS["window"], "horizon": 3},
@@ -184,7 +185,7 @@ def test_a_season_shorter_than_the_horizon_names_both_keys(tiny_project, capsys)
     assert main(stage_argv("evaluate")) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         "error: window.horizon=3 is longer than evaluate.season=auto (1): the seasonal naive forecast would read "
-        "values after its origin; use a season >= horizon")
+        "values after its origin; use a season >= horizon, or window.horizon <= 1")
 
 
 def test_season_reaching_before_the_series(tiny_project, capsys):

@@ -12,7 +12,7 @@ from lstm_forecast.model.network import LSTMForecaster, ModelConfig, resolve_dev
 from lstm_forecast.model.optim import FlatAdam, single_buffer_adam
 from lstm_forecast.model.forecasting import forecast_mse
 from lstm_forecast.model.training import Diverged, FitSettings, fit
-from pipeline.train import TrainParams, main, train_model
+from pipeline.train import TrainParams, diverged_as_user_error, main
 from lstm_forecast.prep.windows import Windows
 from tests.helpers import SMALL_PARAMS, reference_training, run_stages, stage_argv, write_params
 
@@ -65,7 +65,8 @@ def test_divergence_is_reported_with_the_param_to_lower(lr):
     with pytest.raises(UserError, match=rf"^training diverged at epoch 1: train loss \S+, validation loss \S+ "
                                         rf"\(forecasting 0 everywhere scores 0.5\d*\); lower train.lr "
                                         rf"\(now {re.escape(f'{lr:g}')}\); nothing was saved$"):
-        train_model(train, val, reference_training(TrainParams, epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
+        with diverged_as_user_error(params := reference_training(TrainParams, epochs=5, batch_size=8, lr=lr)):
+            fit(train, val, params, torch.device("cpu"))
     with pytest.raises(Diverged, match=r"^training diverged at epoch 1: .*scores 0.5\d*\)$"):  # the loop's own words
         fit(train, val, reference_training(FitSettings, epochs=5, batch_size=8, lr=lr), torch.device("cpu"))
 
@@ -75,7 +76,8 @@ def test_a_nan_stops_a_long_epoch_at_the_next_check(monkeypatch):
     train, val = sine_windows()  # 140 windows: 18 batches of 8 per epoch
     with pytest.raises(UserError, match=r"^training diverged at epoch 1, batch 4: the loss is not finite; "
                                         r"lower train.lr \(now 1e\+30\); nothing was saved$"):
-        train_model(train, val, reference_training(TrainParams, epochs=5, batch_size=8, lr=1e30), torch.device("cpu"))
+        with diverged_as_user_error(params := reference_training(TrainParams, epochs=5, batch_size=8, lr=1e30)):
+            fit(train, val, params, torch.device("cpu"))
 
 
 def test_sane_learning_rates_are_not_called_divergent():
@@ -131,7 +133,7 @@ def test_batch_larger_than_training_windows(tiny_project, capsys):
     run_stages(["ingest", "normalize", "window"])
     write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {"batch_size": 5000}})
     assert main(stage_argv("train")) == 2
-    assert "error: train.batch_size=5000 is larger than the 132 training windows" in capsys.readouterr().err
+    assert "error: train.batch_size=5000: larger than the 132 training windows" in capsys.readouterr().err
     assert not (tiny_project / "models" / "model.pt").exists()
 
 

@@ -84,11 +84,7 @@ def check(plan: Plan, splits: list[Split]) -> list[str]:
     """Raise a UserError for the first setting that cannot hold on one of ``splits``; return the log lines
     saying what the ``auto`` values became."""
     today = splits[0]
-    if today.horizon > plan.season:
-        # Step h = season would be the value at the origin itself: not yet observed there.
-        raise UserError(f"window.horizon={today.horizon} is longer than evaluate.season={plan.season}: the seasonal "
-                        f"naive forecast would read values after its origin; use a season >= horizon, or "
-                        f"window.horizon <= {plan.season}")
+    check_season(today.horizon, plan.season)
     lines = [_batch(plan, splits)]
     _reach("evaluate.season", plan.season, splits, "the seasonal naive forecast reads one season back")
     if plan.interval_window:
@@ -99,6 +95,16 @@ def check(plan: Plan, splits: list[Split]) -> list[str]:
         _dm(plan, split)
     lines.append(_steps(plan, today))
     return [line for line in lines if line]
+
+
+def check_season(horizon: int, season: int, given: int | str | None = None) -> None:
+    """The seasonal naive forecast of step h = season would be the value at the origin itself, not yet observed
+    there: the season must be at least the horizon. ``given``: the season as params.yaml says it (``auto``)."""
+    if horizon > season:
+        said = season if given in (None, season) else f"{given} ({season})"
+        raise UserError(f"window.horizon={horizon} is longer than evaluate.season={said}: the seasonal naive "
+                        f"forecast would read values after its origin; use a season >= horizon, or "
+                        f"window.horizon <= {season}")
 
 
 def _batch(plan: Plan, splits: list[Split]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from lstm_forecast.errors import UserError
+from lstm_forecast.errors import MissingInput, UserError
 
 
 # Top-level folders of the project that no stage writes into: its sources, its tools' state, the venv.
@@ -142,7 +142,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 def read_json(path: str | os.PathLike) -> Any:
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"{p}: file not found (run the upstream stage first: dvc repro)")
+        raise MissingInput(f"{p}: file not found")
     return json.loads(p.read_text(encoding="utf-8"))
 
 
@@ -154,7 +154,7 @@ def write_parquet(path: str | os.PathLike, frame: pd.DataFrame) -> None:
 def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"{p}: file not found (run the upstream stage first: dvc repro)")
+        raise MissingInput(f"{p}: file not found")
     return parquet_frame(p, columns)
 
 

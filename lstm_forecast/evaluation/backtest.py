@@ -11,7 +11,7 @@ from lstm_forecast.data.artifacts import Normalization, WindowIndex
 from lstm_forecast.evaluation.baselines import fit_linear, linear_forecast, persistence, seasonal_naive
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.model.forecasting import forecast, to_levels
-from lstm_forecast.evaluation.intervals import local_scale
+from lstm_forecast.evaluation.intervals import local_scale, volatility_floor
 from lstm_forecast.model.network import Ensemble
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.evaluation.statistical import STATISTICAL, fit_statistical, statistical_forecast
@@ -73,8 +73,7 @@ def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: Wind
         lstm = forecast(model, windows, horizon, strategy).double().cpu().numpy()
         out[split] = {
             "origins": origins,
-            # The floor keeps a calm stretch (a run of zeros) from giving a zero-width interval.
-            "volatility": local_scale(values, origins, evaluate.interval_window, 0.1 * scale),
+            "volatility": local_scale(values, origins, evaluate.interval_window, volatility_floor(scale)),
             "actual": future_values(values, origins, horizon),
             "forecasts": {"lstm": to_levels(norm.scaler.inverse(lstm), values, origins, norm.difference)}
             | {name: forecaster(origins) for name, forecaster in baselines.items()},

@@ -4,6 +4,9 @@ fold's test span exactly as evaluate scores today's."""
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,49 +14,34 @@ import torch
 
 from lstm_forecast.evaluation import metrics
 from lstm_forecast.data.artifacts import Span, WindowIndex
-from lstm_forecast.evaluation.backtest import backtest
-from lstm_forecast.evaluation.scoring import score_splits
+from lstm_forecast.evaluation.assess import assess
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.config.normalize import NormalizeParams
 from lstm_forecast.config.train import TrainParams
 from lstm_forecast.config.window import WindowParams
 from lstm_forecast.prep.splits import scale_series, window_origins
-from lstm_forecast.model.training import fit
-from lstm_forecast.prep.windows import series_tensors, split_windows
+from lstm_forecast.errors import ArgumentError
+from lstm_forecast.model.fitting import train_on
+from lstm_forecast.model.training import Diverged
 
 
 PER_STEP = re.compile(r"_h\d+$")
-
-
-def train_fold(series: torch.Tensor, features: torch.Tensor | None, index: WindowIndex, train: TrainParams,
-               device: torch.device):
-    """The LSTM of one fold, as the train stage would fit it on this scaled series and window index."""
-    outputs = index.horizon if train.strategy == "direct" else 1
-    train_windows = split_windows(series, features, index, "train", index.target, outputs)
-    val_windows = split_windows(series, features, index, "val", "last", index.horizon)
-    return fit(train_windows, val_windows, train.for_windows(len(train_windows)), device).model.eval()
 
 
 def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
                 train: TrainParams, evaluate: EvaluateParams, device: torch.device,
                 freq: str | None = None) -> dict[str, float]:
     """What the pipeline's normalize, window, train and evaluate stages would score on ``series`` split at
-    ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...). ``freq``:
-    the series' frequency, for ``calendar: auto``."""
+    ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...) without
+    ``mase_scale``. ``freq``: the series' frequency, for ``calendar: auto``; ``evaluate``: season resolved."""
     frame, norm = scale_series(series, splits, normalize.method, normalize.difference, normalize.outliers)
     time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
     origins = window_origins(len(frame), splits, time_step, window.horizon)
-    evaluate, _ = evaluate.resolve_stride(origins)
     index = WindowIndex(time_step, window.target, window.horizon, origins, norm.scale_windows,
                         window.calendar_inputs(freq))
-    tensor, features = series_tensors(frame, index, device)
-    model = train_fold(tensor, features, index, train, device)
-    values = frame["value"].to_numpy(dtype=np.float64)
-    scale = metrics.naive_scale(values[splits["train"][0] : splits["train"][1]])
-    runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, train.strategy,
-                    evaluate, scale, device, features)
-    return score_splits(runs, scale, evaluate.interval, evaluate.stride, evaluate.interval_method,
-                        evaluate.interval_gamma)
+    result, _ = train_on(frame, index, train, device)
+    _, results = assess(frame, norm, index, result.model.eval(), train.strategy, evaluate, device)
+    return {key: value for key, value in results.items() if key != "mase_scale"}
 
 
 def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
@@ -65,6 +53,45 @@ def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: Normali
     results = score_split(series, splits, normalize, window, train, evaluate, device, freq)
     test = {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
     return test, results["val_lstm_mase"]
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    """One fold's outcome: its number (oldest 1), split bounds, test scores (score_fold), the LSTM's validation
+    MASE, and the seconds it took."""
+
+    k: int
+    splits: dict[str, Span]
+    test: dict[str, float]
+    val_mase: float
+    seconds: float
+
+
+def cross_validate(series: pd.DataFrame, plans: list[tuple[int, dict[str, Span]]], normalize: NormalizeParams,
+                   window: WindowParams, train: TrainParams, evaluate: EvaluateParams, device: torch.device,
+                   freq: str | None = None) -> Iterator[FoldScores]:
+    """Every fold of ``plans`` (``prep.splits.fold_splits``), oldest first, rebuilt from its own values and
+    scored (``score_fold``). ``evaluate``: season resolved. A fold's ArgumentError or divergence says which
+    fold it was."""
+    for k, (length, splits) in enumerate(plans, start=1):
+        started = time.perf_counter()
+        where = f"in crossval fold {k} of {len(plans)} (training span {splits['train'][1]})"
+        try:
+            test, val = score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device, freq)
+        except ArgumentError as err:
+            raise ArgumentError(err.name, err.value, f"{err.reason}; {where}") from None
+        except Diverged as err:
+            raise Diverged(f"crossval fold {k} of {len(plans)}: {err}") from None
+        yield FoldScores(k, splits, test, val, time.perf_counter() - started)
+
+
+def crossval_summary(folds: int, done: list[FoldScores]) -> tuple[dict[str, float], list[str]]:
+    """crossval.json: the number of folds asked for, every fold's scores, their means and sds (``summarise``),
+    and the validation MASE per fold (``summarise_validation``); with the models scored, sorted."""
+    scores = [fold.test for fold in done]
+    models = sorted({key.removesuffix("_mase") for key in scores[0] if key.endswith("_mase")}) if scores else []
+    return {"folds": folds, **summarise(scores, models),
+            **summarise_validation([fold.val_mase for fold in done])}, models
 
 
 def summarise_validation(val_mase: list[float]) -> dict[str, float]:

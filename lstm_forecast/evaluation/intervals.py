@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import bisect
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from lstm_forecast.errors import ArgumentError
+
+
+# The least recent volatility an interval is scaled by, as a share of MASE's scale (the training span's mean
+# absolute one-step change): a calm stretch (a run of zeros) never gives an interval of width 0.
+FLOOR_SHARE = 0.1
+
+
+def volatility_floor(scale: float) -> float:
+    """The floor of ``local_scale`` for a series whose MASE scale is ``scale``: evaluate's and forecast's."""
+    return FLOOR_SHARE * scale
 
 
 def local_scale(values: np.ndarray, origins: np.ndarray, window: int, floor: float) -> np.ndarray:
@@ -79,5 +90,37 @@ def adaptive_half_widths(cal_scores: np.ndarray, test_scores: np.ndarray, origin
                          gamma: float) -> np.ndarray:
     """Adaptive conformal half-widths of the forecasts from ``origins`` (n,), in score units, with one alpha
     per step (see adaptive_step). cal_scores: (m, H), test_scores: (n, H) -> (n, H)."""
-    return np.stack([adaptive_step(cal_scores[:, h], test_scores[:, h], origins, h + 1, level, gamma)[0]
-                     for h in range(cal_scores.shape[1])], axis=1)
+    return Calibrator("adaptive", gamma).steps(cal_scores, test_scores, origins, level)
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Conformal half-widths in score units, one method for evaluate's intervals and the forecast stage's bands:
+    ``split``, the conformal quantile of the calibration scores; ``adaptive``, adaptive conformal inference
+    with step size ``gamma``, updated on each score once its value is observed (``adaptive_step``)."""
+
+    method: str
+    gamma: float = 0.0
+
+    def along(self, cal: np.ndarray, scores: np.ndarray, origins: np.ndarray, step: int, level: float) -> np.ndarray:
+        """Half-widths of step ``step``'s forecasts from ``origins`` (n,), whose scores are ``scores`` (n,),
+        calibrated on ``cal`` (m,). (n,)"""
+        if self.method == "split":
+            return np.full(len(scores), conformal_quantile(cal[:, None], level)[0])
+        if self.method == "adaptive":
+            return adaptive_step(cal, scores, origins, step, level, self.gamma)[0]
+        raise ValueError(f"method={self.method!r}: should be 'split' or 'adaptive'")  # params allow only these
+
+    def steps(self, cal: np.ndarray, scores: np.ndarray, origins: np.ndarray, level: float) -> np.ndarray:
+        """``along`` for every step: cal (m, H), scores (n, H) -> (n, H)."""
+        return np.stack([self.along(cal[:, h], scores[:, h], origins, h + 1, level) for h in range(cal.shape[1])],
+                        axis=1)
+
+    def after(self, cal: np.ndarray, scores: np.ndarray, origins: np.ndarray, end: int, step: int, level: float,
+              pool: np.ndarray) -> float:
+        """The half-width of step ``step`` of a forecast from ``end``, after every score: ``split``, the conformal
+        quantile of ``pool`` (every observed score); ``adaptive``, calibrated on ``cal`` and carried through
+        ``scores`` from ``origins``."""
+        if self.method == "split":
+            return float(conformal_quantile(pool[:, None], level)[0])
+        return float(self.along(cal, np.append(scores, 0.0), np.append(origins, end), step, level)[-1])

@@ -7,7 +7,7 @@ import pandas as pd
 
 from lstm_forecast.evaluation import metrics
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.evaluation.intervals import adaptive_half_widths, conformal_quantile
+from lstm_forecast.evaluation.intervals import Calibrator, conformal_quantile
 from lstm_forecast.evaluation.significance import diebold_mariano
 
 # Below this p-value a difference in loss is called significant.
@@ -69,16 +69,11 @@ def add_half_widths(runs: dict[str, dict], level: float, method: str, gamma: flo
     """Adds each run's interval half-widths, (n, H), as ``half_width``: the conformal quantile of the scores
     (``interval_scores``) times the origin's volatility. Validation calibrates itself by split conformal; on
     test, ``split`` keeps that quantile and ``adaptive`` recalibrates at each origin on the test errors
-    observed before it, with step size ``gamma`` (``intervals.adaptive_half_widths``)."""
+    observed before it, with step size ``gamma`` (``intervals.Calibrator``)."""
     val, test = runs["val"], runs["test"]
     cal = interval_scores(val)
     quantile = conformal_quantile(cal, level)  # (H,)
-    if method == "split":
-        test_quantile = np.broadcast_to(quantile, test["actual"].shape)
-    elif method == "adaptive":
-        test_quantile = adaptive_half_widths(cal, interval_scores(test), test["origins"], level, gamma)
-    else:
-        raise ValueError(f"method={method!r}: should be 'split' or 'adaptive'")  # params allow only these: a bug
+    test_quantile = Calibrator(method, gamma).steps(cal, interval_scores(test), test["origins"], level)
     val["half_width"] = quantile[None, :] * val["volatility"][:, None]
     test["half_width"] = test_quantile * test["volatility"][:, None]
 

@@ -19,7 +19,7 @@ from lstm_forecast.data.artifacts import CheckpointMeta, Normalization
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.prep.features import calendar_features
 from lstm_forecast.model.forecasting import forecast, to_levels
-from lstm_forecast.evaluation.intervals import adaptive_step, conformal_quantile, local_scale
+from lstm_forecast.evaluation.intervals import Calibrator, local_scale
 from lstm_forecast.model.network import Ensemble
 from lstm_forecast.prep.windows import Windows
 
@@ -119,29 +119,19 @@ class Calibration:
 
         ``split``: the conformal quantile of every validation and test score of the step. ``adaptive``:
         calibrated on validation, then adaptive conformal inference through the test forecasts whose values
-        are observed, read at ``end``."""
-        out = []
-        for h in range(1, self.scores.shape[1] + 1):
-            if method == "split":
-                out.append(float(conformal_quantile(self._step(h, "all")[1][:, None], level)[0]))
-                continue
-            cal, (origins, seq) = self._step(h, "val")[1], self._step(h, "test")
-            half, _ = adaptive_step(cal, np.append(seq, 0.0), np.append(origins, end), h, level, gamma)
-            out.append(float(half[-1]))
-        return np.array(out)
+        are observed, read at ``end`` (intervals.Calibrator, as evaluate's intervals)."""
+        calibrator = Calibrator(method, gamma)
+        return np.array([calibrator.after(self._step(h, "val")[1], self._step(h, "test")[1], self._step(h, "test")[0],
+                                          end, h, level, self._step(h, "all")[1])
+                         for h in range(1, self.scores.shape[1] + 1)])
 
     def test_coverage(self, level: float, method: str, gamma: float) -> np.ndarray:
         """Per step, the share of test forecasts inside bands calibrated on validation only (``adaptive``:
         then updated on the test errors observed before each origin, as evaluate does). (S,)"""
-        out = []
+        calibrator, out = Calibrator(method, gamma), []
         for h in range(1, self.scores.shape[1] + 1):
-            cal = self._step(h, "val")[1]
             origins, seq = self._step(h, "test")
-            if method == "split":
-                half = conformal_quantile(cal[:, None], level)[0]
-            else:
-                half = adaptive_step(cal, seq, origins, h, level, gamma)[0]
-            out.append(float(np.mean(seq <= half)))
+            out.append(float(np.mean(seq <= calibrator.along(self._step(h, "val")[1], seq, origins, h, level))))
         return np.array(out)
 
 

@@ -10,11 +10,11 @@ from typing import Any
 import torch
 
 from lstm_forecast.data.artifacts import CheckpointMeta, WindowIndex
-from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.errors import ArgumentError, MissingInput, StaleArtifact
 from lstm_forecast.data.files import atomic_path
 from lstm_forecast.model.network import Ensemble, LSTMForecaster, ModelConfig
 
-RETRAIN = "retrain it (dvc repro --force -s train)"
+RETRAIN = "retrain it"
 
 
 def save_checkpoint(path: str | os.PathLike, model: Ensemble | LSTMForecaster, meta: CheckpointMeta,
@@ -43,7 +43,7 @@ def load_forecaster(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta, 
     """``load_checkpoint``, and what the forecast stage saved beside the model (None in train's checkpoint)."""
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"{p}: checkpoint not found (run the train stage first: dvc repro)")
+        raise MissingInput(f"{p}: checkpoint not found")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
         if not isinstance(ckpt, dict):
@@ -58,11 +58,11 @@ def load_forecaster(path: str | os.PathLike) -> tuple[Ensemble, CheckpointMeta, 
     except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError, AttributeError,
             OSError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{p}: not a checkpoint of this model ({msg}); {RETRAIN}") from None
+        raise StaleArtifact(f"{p}: not a checkpoint of this model ({msg}); {RETRAIN}") from None
     problems = _state_mismatch(model.state_dict(), state)
     if problems:
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
-        raise UserError(
+        raise StaleArtifact(
             f"{p}: its weights do not fit the model its config describes ({len(model.members)} member(s) of "
             f"hidden_size={config.hidden_size}, num_layers={config.num_layers}, output_size={config.output_size}): "
             f"{'; '.join(problems[:2])}{more}; "
@@ -81,9 +81,9 @@ def load_trained_on(model_path: str | os.PathLike, windows_path: str | os.PathLi
     trained = meta.windows_shape()
     wanted = (index.time_step, index.target, index.horizon, index.scale_windows, index.calendar)
     if trained != wanted:
-        raise UserError(
+        raise StaleArtifact(
             f"{model_path} was trained on windows of (time_step, target, horizon, scale_windows, calendar) = "
-            f"{trained} but {windows_path} has {wanted}; rerun train (dvc repro)"
+            f"{trained} but {windows_path} has {wanted}; retrain it"
         )
     return model, meta
 

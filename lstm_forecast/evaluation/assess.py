@@ -1,0 +1,33 @@
+"""A model assessed as the evaluate stage assesses it: rolling-origin forecasts of the LSTM and every baseline
+from the same origins of the validation and test spans, scored per split and step, with Diebold-Mariano tests
+and the conformal interval's coverage (the evaluate stage, every crossval fold, the Forecaster's backtest)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_forecast.config.evaluate import EvaluateParams
+from lstm_forecast.data.artifacts import Normalization, WindowIndex
+from lstm_forecast.evaluation import metrics
+from lstm_forecast.evaluation.backtest import backtest
+from lstm_forecast.evaluation.scoring import score_splits
+from lstm_forecast.model.network import Ensemble
+from lstm_forecast.prep.windows import series_tensors
+
+
+def assess(frame: pd.DataFrame, norm: Normalization, index: WindowIndex, model: Ensemble, strategy: str,
+           evaluate: EvaluateParams, device: torch.device | None = None) -> tuple[dict[str, dict], dict[str, float]]:
+    """The backtest's runs per split (``backtest.backtest``, with half-widths) and the scores keyed like
+    evaluate.json, ``mase_scale`` (MASE's denominator, from the training span only) included. ``frame`` is
+    normalize's (``value``, ``scaled``, and ``time`` for calendar inputs); ``evaluate``: season resolved."""
+    values = frame["value"].to_numpy(dtype=np.float64)
+    train_lo, train_hi = norm.splits["train"]
+    scale = metrics.naive_scale(values[train_lo:train_hi])
+    _, features = series_tensors(frame, index)
+    evaluate, _ = evaluate.resolve_stride(index.origins)
+    runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, strategy, evaluate,
+                    scale, device, features)
+    results = score_splits(runs, scale, evaluate.interval, evaluate.stride, evaluate.interval_method,
+                           evaluate.interval_gamma)
+    return runs, results | {"mase_scale": scale}
