@@ -17,7 +17,12 @@ PACKAGES = ("pipeline", "lstm_forecast")
 def project_imports(path: str) -> set[str]:
     """The modules of this project that the file at ``path`` imports directly, as file paths."""
     found = set()
-    for node in ast.walk(ast.parse((ROOT / path).read_text())):
+    tree = ast.parse((ROOT / path).read_text())
+    # A module's __getattr__ imports only when code asks for that attribute (lstm_forecast.Forecaster): a stage
+    # importing a submodule never runs it.
+    lazy = {id(n) for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "__getattr__"
+            for n in ast.walk(f)}
+    for node in (n for n in ast.walk(tree) if id(n) not in lazy):
         names = []
         if isinstance(node, ast.ImportFrom) and node.module:
             if (ROOT / node.module.replace(".", "/")).is_dir():  # a package: its names may be modules
@@ -136,6 +141,8 @@ def message_strings(path: str) -> list[str]:
 
 @pytest.mark.parametrize("module", [m for m in all_modules() if m.startswith("lstm_forecast/")
                                     and m != "lstm_forecast/config/params.py"  # its job is params' keys
+                                    # The Forecaster is configured by params.yaml's sections: its keys are its own.
+                                    and m != "lstm_forecast/api.py"
                                     and not m.startswith("lstm_forecast/config/")])  # the params themselves
 def test_library_messages_name_no_params_key(module):
     # Errors at the edge: the library speaks of its own arguments; the stage that read params.yaml names the key.
