@@ -56,19 +56,15 @@ def read_history(args: argparse.Namespace):
 
 def predict(args: argparse.Namespace) -> pd.DataFrame:
     torch.set_num_threads(1)
-    model_path, history = args.model, args.history
-    if not Path(model_path).is_file():
-        raise UserError(f"--model={str(model_path)!r}: not found; the forecast stage writes models/forecast.pt "
-                        "(dvc repro)")
+    history = args.history
     with flag_errors({"path": "--model"}):
-        future = FutureModel.load(model_path)
+        future = FutureModel.load(args.model)  # a file that is not there: MissingInput, which names it
     steps = future.steps if args.steps is None else args.steps
     if not 1 <= steps <= future.steps:
         raise UserError(f"--steps={steps}: the model's bands were calibrated for steps 1..{future.steps} "
                         f"(forecast.steps); ask for 1 to {future.steps}, or rerun the forecast stage with more")
     series, info = read_history(args)
-    values = series["value"].to_numpy(dtype=np.float64)
-    times = series_times(series)
+    values, times = series["value"].to_numpy(dtype=np.float64), series_times(series)
     freq = info.freq if times is not None else None
     if future.freq is not None and freq is not None and to_offset(freq) != to_offset(future.freq):
         raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on "

@@ -188,8 +188,8 @@ def test_refit_none_forecasts_with_the_evaluated_model(forecasted):
 @pytest.mark.parametrize("argv, message", [
     (["--model", "models/model.pt"], "error: --model='models/model.pt': holds a trained network without the scaler "
      "and bands a forecast needs (train's checkpoint); use the forecasting model (forecast.pt)"),
-    (["--model", "models/none.pt"], "error: --model='models/none.pt': not found; the forecast stage writes "
-     "models/forecast.pt (dvc repro)"),
+    (["--model", "models/none.pt"], "error: models/none.pt: checkpoint not found; run the upstream stage first: "
+     "dvc repro"),
     (["--steps", "13"], "error: --steps=13: the model's bands were calibrated for steps 1..12 (forecast.steps); "
      "ask for 1 to 12, or rerun the forecast stage with more"),
     (["--history", "short.csv"], "error: --history='short.csv': too little history, 10 values; the model reads the "
