@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstm_forecast.config.plan import plan_future, plan_windows
+from lstm_forecast.config.plan import FOLD_KEYS, plan_future, plan_windows
 from lstm_forecast.config.presets import REFERENCE
 from lstm_forecast.config.sections import Settings
 from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
-from lstm_forecast.data.frames import forecast_frame, frame_series, future_ds
-from lstm_forecast.errors import ArgumentError, param_errors
+from lstm_forecast.data.frames import forecast_frame, frame_errors, frame_series, future_ds, future_levels, saved_history
+from lstm_forecast.errors import ArgumentError, UserError, param_errors
 from lstm_forecast.evaluation.assess import assess
 from lstm_forecast.evaluation.frames import backtest_frame, crossval_frame, scores_frame
 from lstm_forecast.future.bands import future_stamps, series_times
@@ -36,18 +36,24 @@ from lstm_forecast.future.model import FutureModel
 from lstm_forecast.model.fit_results import TrainResult
 from lstm_forecast.model.fitting import train_on
 from lstm_forecast.model.network import resolve_device
+from lstm_forecast.model.training import Diverged
 from lstm_forecast.prep.splits import scale_and_flag, split_bounds
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """torch's CPU threads set to ``n`` as the stages set them, and given back after."""
+def torch_work(threads: int) -> Iterator[None]:
+    """Training and forecasting as the stages run them: torch's CPU threads set to ``threads``, and given back
+    after, as is the caller's random state (training seeds torch's generator itself); a divergence says which
+    setting to lower."""
     before = torch.get_num_threads()
-    torch.set_num_threads(n)
+    torch.set_num_threads(threads)
     try:
-        yield
+        with torch.random.fork_rng(devices=[]):
+            yield
+    except Diverged as err:
+        raise Diverged(f"{err}; lower train.lr") from None
     finally:
         torch.set_num_threads(before)
 
@@ -117,31 +123,34 @@ class Forecaster:
         index, _, lines = plan_windows(norm, info.freq, s.window, s.evaluate, s.train, s.forecast, s.crossval)
         for line in lines:
             log.info("%s", line)
-        with torch_threads(s.train.threads), param_errors("train", {"calendar": "window.calendar"}):
+        with torch_work(s.train.threads), param_errors("train", {"calendar": "window.calendar"}):
             result, meta = train_on(frame, index, s.train, resolve_device(s.train.device))
         self._fitted = Fitted(series, info, uid, frame, norm, index, result, meta)
         self._future, self._assessed = None, None
         return self
 
-    def predict(self, h: int | None = None, level: tuple[float, ...] | None = (80, 95),
+    def predict(self, h: int | None = None, level: float | tuple[float, ...] | None = (80, 95),
                 df: pd.DataFrame | None = None, id_col: str = "unique_id", time_col: str = "ds",
                 target_col: str = "y") -> pd.DataFrame:
         """The next ``h`` values (default: ``forecast.steps``) after the fitted series, or after ``df``'s series
         when given, with the bands of ``level`` (percent; each one of ``forecast.levels``; None: all of them)."""
         future, _ = self._forecasting_model()
-        levels = future.levels if level is None else tuple(lv / 100 for lv in level)
+        levels = future_levels(future, level)
+        if h is not None and (isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1):
+            raise ArgumentError("h", h, f"should be a whole number of steps from 1 to {future.steps}")
         if df is not None:
             series, info, uid = self._series(df, id_col, time_col, target_col)
         elif self._fitted is not None:
             series, info, uid = self._fitted.series, self._fitted.info, self._fitted.uid
         elif future.history is not None:
-            series, info, uid = self._saved_history(future)
+            series, info, uid = saved_history(future)
         else:
             raise ArgumentError("df", None, "this model holds no history to forecast from; pass the series")
         values, times = series["value"].to_numpy(dtype=np.float64), series_times(series)
-        freq = future.freq if times is not None else None
-        with param_errors("forecast", {"level": "levels", "steps": "steps"}):
-            table = future.forecast(values, times, freq, h, levels)
+        freq = info.freq if times is not None else None
+        with frame_errors({"history": "df", "steps": "h", "calendar": "df"}), torch_work(1):
+            future.check_history(values, freq)
+            table = future.forecast(values, times, freq, None if h is None else int(h), levels)
         stamps = future_stamps(None if times is None else times.iloc[-1], freq, len(table))
         return forecast_frame(table, uid, future_ds(series, info, stamps, len(table)), levels)
 
@@ -159,21 +168,23 @@ class Forecaster:
     def cross_validation(self, df: pd.DataFrame | None = None, folds: int | None = None, id_col: str = "unique_id",
                          time_col: str = "ds", target_col: str = "y") -> pd.DataFrame:
         """Crossval's expanding-window folds (``crossval.folds`` unless ``folds``), each rebuilt and retrained from
-        its own training span: per fold and model the test scores, with the fold's cutoff (the last value its
-        test forecasts may read). The summary crossval.json holds is in ``.attrs["summary"]``."""
+        its own training span: per fold and model the test scores, with the fold's cutoff (the last value before
+        its test span). The summary crossval.json holds is in ``.attrs["summary"]``."""
         if df is not None:
             series, info, uid = self._series(df, id_col, time_col, target_col)
         else:
             fitted = self._need_fit("cross_validation without a frame")
             series, info, uid = fitted.series, fitted.info, fitted.uid
         s = self.settings
-        with torch_threads(s.train.threads):
+        with torch_work(s.train.threads), param_errors("window", FOLD_KEYS):
             return crossval_frame(series, info, uid, s, s.crossval.folds if folds is None else folds,
                                   resolve_device(s.train.device))
 
     def save(self, path: str | os.PathLike) -> None:
         """The forecasting model as one typed, versioned file (the forecast stage's models/forecast.pt), which
         ``Forecaster.load`` and ``python -m pipeline.predict --model`` read."""
+        if self._future is None:
+            self._need_fit("save")
         self._forecasting_model()[0].save(path)
 
     @classmethod
@@ -185,20 +196,12 @@ class Forecaster:
         return out
 
     def _series(self, df: pd.DataFrame, id_col: str, time_col: str, target_col: str):
-        ingest = self.settings.ingest
-        if ingest is None:
-            return frame_series(df, id_col, time_col, target_col)
-        with param_errors("ingest"):
-            return frame_series(df, id_col, time_col, target_col, ingest.missing, ingest.sort, ingest.freq)
-
-    @staticmethod
-    def _saved_history(future: FutureModel):
-        saved = future.history
-        series = pd.DataFrame({"value": np.array(saved["values"], dtype=np.float64)})
-        if saved["times"] is not None:
-            series.insert(0, "time", pd.to_datetime(pd.Series(saved["times"])))
-        uid = future.column if saved["id"] is None else saved["id"]
-        return series, SeriesInfo(future.column, None, future.freq, None, len(series)), uid
+        try:
+            return frame_series(df, id_col, time_col, target_col, self.settings.ingest)
+        except ArgumentError as err:
+            if err.name in ("df", "time_col", "target_col"):
+                raise
+            raise UserError(f"ingest.{err.name}={err.value!r}: {err.reason}") from None
 
     def _need_fit(self, what: str) -> Fitted:
         if self._fitted is None:
@@ -209,7 +212,7 @@ class Forecaster:
         if self._assessed is None:
             f, s = self._need_fit("backtest"), self.settings
             evaluate, _ = s.evaluate.resolve_season(f.info.freq)
-            with torch_threads(1), param_errors("evaluate", {"window": "interval_window", "level": "interval"}):
+            with torch_work(1), param_errors("evaluate", {"window": "interval_window", "level": "interval"}):
                 self._assessed = assess(f.frame, f.norm, f.index, f.result.model, f.meta.strategy, evaluate,
                                         resolve_device(s.evaluate.device))
         return self._assessed
@@ -221,7 +224,7 @@ class Forecaster:
             for line in lines:
                 log.info("%s", line)
             refit = s.train if s.forecast.refit == "all" else None
-            with torch_threads(s.train.threads), param_errors("train", {"window": "evaluate.interval_window",
+            with torch_work(s.train.threads), param_errors("train", {"window": "evaluate.interval_window",
                                                                         "level": "forecast.levels"}):
                 self._future = make_future(f.result.model, f.meta, f.series, f.info.freq, f.info.column, f.norm,
                                            f.index, evaluate, s.forecast.levels, steps, refit,

@@ -16,6 +16,7 @@ from lstm_forecast.data.files import check_outputs, read_parquet, write_csv, wri
 from lstm_forecast.evaluation.folds import cross_validate, crossval_summary
 from lstm_forecast.model.network import resolve_device
 from lstm_forecast.config.params import load_section
+from lstm_forecast.config.plan import FOLD_KEYS
 from lstm_forecast.config.crossval import CrossvalParams
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.config.normalize import NormalizeParams
@@ -45,11 +46,7 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: 
         plans = fold_splits(len(series), (normalize.train, normalize.val, normalize.test), params.folds)
     done = []
     try:
-        with param_errors("window", {"window": "evaluate.interval_window", "season": "evaluate.season",
-                                     "level": "evaluate.interval", "lstm_kernel": "train.lstm_kernel",
-                                     "method": "normalize.method", "baselines": "evaluate.baselines",
-                                     "stride": "evaluate.stride", "batch_size": "train.batch_size",
-                                     "device": "train.device"}):
+        with param_errors("window", FOLD_KEYS):
             for fold in cross_validate(series, plans, normalize, window, train, evaluate, device, freq):
                 done.append(fold)
                 log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f), %.1f s", fold.k, params.folds,

@@ -34,6 +34,8 @@ def ingest(table: Table | pd.DataFrame, params: IngestParams) -> tuple[pd.DataFr
 
 
 def run(params: IngestParams, out: Path, info_out: Path) -> None:
+    if params.path is None:
+        raise UserError("missing param 'ingest.path': the file that holds the series (.xlsx, .csv or .parquet)")
     with param_errors("ingest"):
         table = read_table(params.path, params.sheet, params.header_row, params.sep)
     series, info = ingest(table, params)

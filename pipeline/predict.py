@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from pandas.tseries.frequencies import to_offset
 
 from lstm_forecast.data.calendar import known_freq
 from lstm_forecast.errors import ArgumentError, UserError
@@ -66,19 +65,10 @@ def predict(args: argparse.Namespace) -> pd.DataFrame:
     series, info = read_history(args)
     values, times = series["value"].to_numpy(dtype=np.float64), series_times(series)
     freq = info.freq if times is not None else None
-    if future.freq is not None and freq is not None and to_offset(freq) != to_offset(future.freq):
-        raise UserError(f"--history={str(history)!r}: its frequency is {freq}, the model was trained on "
-                        f"{future.freq} data")
-    meta, norm, window = future.meta, future.normalization, future.interval_window
-    if meta.calendar and freq is None:
-        raise UserError(f"--history={str(history)!r}: the model reads calendar inputs {list(meta.calendar)}, so the "
-                        f"history needs a time column of dates at frequency {future.freq}")
-    need = max(meta.time_step + int(norm.difference), window + 1)
-    if len(values) < need:
-        raise UserError(
-            f"--history={str(history)!r}: too little history, {len(values)} values; the model reads the last "
-            f"{meta.time_step} (window.time_step){', as changes from the value before' if norm.difference else ''} "
-            f"and its bands the last {window} changes (evaluate.interval_window): give at least {need} values")
+    try:
+        future.check_history(values, freq)
+    except ArgumentError as err:
+        raise UserError(f"--history={str(history)!r}: {err.reason}") from None
     return future.forecast(values, times, freq, steps)
 
 

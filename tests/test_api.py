@@ -3,6 +3,7 @@ stages write them, because they are one code path; its own errors are one line n
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -97,25 +98,86 @@ def test_predict_takes_steps_levels_and_a_new_history(small, tmp_path):
     three = fc.predict(3, level=[95])
     assert list(three.columns) == ["unique_id", "ds", "forecast", "lo-95", "hi-95"]
     assert three[["forecast", "lo-95", "hi-95"]].equals(fc.predict()[["forecast", "lo-95", "hi-95"]].iloc[:3])
+    assert fc.predict(3, df=df).equals(fc.predict(3))  # the fitted series given again: the same forecast
     later = long_frame(sine_series(252))  # a year more of the same series
     moved = fc.predict(3, df=later)
     assert list(moved["ds"].dt.strftime("%Y-%m")) == ["2021-01", "2021-02", "2021-03"]
-    with pytest.raises(UserError, match=r"^forecast.steps=13: the bands were calibrated for steps 1..12; ask for "):
-        fc.predict(13)
-    with pytest.raises(UserError, match=r"^forecast.levels=\[90.0\]: has no calibrated band; calibrated: 80, 95"):
-        fc.predict(level=[90])
+    assert not np.allclose(moved["forecast"], three["forecast"])  # from the new values, not the fitted ones
+    for h, why in [(13, "the bands were calibrated for steps 1..12; ask for 1 to 12"),
+                   (2.5, "should be a whole number of steps from 1 to 12"), (0, "should be a whole number")]:
+        with pytest.raises(ArgumentError, match=rf"^h={h}: {re.escape(why)}"):
+            fc.predict(h)
+    for level in ([90], [0.8], 80.5):
+        with pytest.raises(ArgumentError, match=r"^level=.*: should list levels in percent that the bands were "
+                                                r"calibrated for: 80, 95 \(a fit with other levels"):
+            fc.predict(level=level)
+    assert list(fc.predict(2, level=80).columns) == ["unique_id", "ds", "forecast", "lo-80", "hi-80"]
+    weekly = pd.DataFrame({"ds": pd.date_range("2000-01-02", periods=60, freq="W-SUN"), "y": np.arange(60.0)})
+    with pytest.raises(ArgumentError, match=r"^df='W-SUN': its frequency is W-SUN, the model was trained on MS"):
+        fc.predict(df=weekly)
+    with pytest.raises(ArgumentError, match=r"^df=5: too little history, 5 values; the model reads the last 12 "):
+        fc.predict(df=df.iloc[:5])
     fc.save(tmp_path / "model.pt")
     assert Forecaster.load(tmp_path / "model.pt").predict().equals(fc.predict())
 
 
+@pytest.mark.parametrize("kind", ["steps", "time zone"])
+def test_a_saved_model_forecasts_its_own_series_after_loading(small, tmp_path, kind):
+    sections, df = small
+    if kind == "steps":  # a step index, not dates: whole numbers stay whole numbers
+        df = df.assign(ds=np.arange(1000, 1000 + len(df)))
+    else:
+        df = df.assign(ds=df["ds"].dt.tz_localize("Europe/Berlin"))
+    fc = Forecaster(**sections).fit(df)
+    out = fc.predict(3)
+    if kind == "steps":
+        assert list(out["ds"]) == [1240, 1241, 1242] and out["ds"].dtype == df["ds"].dtype
+    else:
+        assert str(out["ds"].dt.tz) == "Europe/Berlin" and out["ds"].dt.month.tolist() == [1, 2, 3]
+    fc.save(tmp_path / "model.pt")
+    assert Forecaster.load(tmp_path / "model.pt").predict(3).equals(out)
+
+
+def test_ingest_options_apply_to_a_frame_and_the_callers_random_state_is_kept(small):
+    import torch
+
+    sections, df = small
+    shuffled = df.sample(frac=1.0, random_state=0)
+    with pytest.raises(UserError, match=r"^ingest.sort=False: .*rows are not in time order"):
+        Forecaster(**sections).fit(shuffled)
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    fc = Forecaster(**sections, ingest={"sort": True}).fit(shuffled)
+    assert torch.equal(torch.rand(3), expected)  # training seeds its own generator, not the caller's
+    assert fc.predict().equals(Forecaster(**sections).fit(df).predict())
+    part = Forecaster(**sections, ingest={"start": 12}).fit(df).predict()
+    assert part["ds"].equals(fc.predict()["ds"]) and not part["forecast"].equals(fc.predict()["forecast"])
+
+
+def test_cross_validation_names_the_params_key_a_fold_cannot_hold(small):
+    sections, df = small
+    fc = Forecaster(**sections).fit(df)
+    with pytest.raises(UserError, match=r"^crossval.folds=9: fold 1 of 9 would leave 0 training values"):
+        fc.cross_validation(folds=9)
+    longer = Forecaster(**sections | {"normalize": {"train": 0.7, "val": 0.15, "test": 0.15},
+                                      "window": {"time_step": 30, "calendar": []}}).fit(df)
+    with pytest.raises(UserError, match=r"^window.time_step=30: .*; in crossval fold 1 of 5 \(training span 24\)"):
+        longer.cross_validation(folds=5)  # 5 folds of 36 test values leave the first 24 training values
+    empty = fc.cross_validation(folds=0)
+    assert len(empty) == 0 and "mase" in empty.columns and empty.attrs["summary"] == {"folds": 0}
+
+
 def test_settings_are_params_sections_with_the_stages_errors():
-    assert Forecaster().settings == Settings()
+    shipped = Settings.from_file(ROOT / "params.yaml")
+    for section in ("normalize", "window", "train", "crossval", "forecast"):  # the defaults are params.yaml's
+        assert getattr(Forecaster().settings, section) == getattr(shipped, section), section
     assert Forecaster(train={"hidden_size": 32}).settings.train.hidden_size == 32
     with pytest.raises(UserError, match=r"^train.hidden_size=0 should be >= 1$"):
         Forecaster(train={"hidden_size": 0})
     with pytest.raises(UserError, match=r"^unknown param 'train.hiden_size'; did you mean 'train.hidden_size'"):
         Forecaster(train={"hiden_size": 32})
-    with pytest.raises(UserError, match=r"^unknown params section 'trian' \(valid sections: normalize, window, "):
+    with pytest.raises(UserError, match=r"^unknown params section 'trian' \(valid sections: ingest, normalize, window, "):
         Forecaster(trian={"epochs": 1})
     reference = Forecaster.reference(train={"epochs": 2}).settings
     assert reference.train.hidden_size == REFERENCE["train"]["hidden_size"] and reference.train.epochs == 2

@@ -18,8 +18,8 @@ from tests.helpers import ROOT, STAGES
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 
 # The keys whose params.yaml value is about the shipped file rather than a choice for any series: its path,
-# sheet and column (the dataclass has no path default; no sheet and no column mean the first sheet and the single
-# numeric column), and the seasonal lag of the ~11-year solar cycle (the default, auto, reads it from the
+# sheet and column (no path: the ingest stage requires one, a DataFrame needs none; no sheet and no column mean
+# the first sheet and the single numeric column), and the seasonal lag of the ~11-year solar cycle (the default, auto, reads it from the
 # frequency: 12 for monthly data). The rest of ingest (time_column, start, stop, missing, sort, freq, sep,
 # decimal, header_row) is how to read any table, and the shipped sheet is read by the general rules, so those
 # are defaults like any other.

@@ -95,6 +95,15 @@ def test_the_stages_draw_with_agg_and_the_library_leaves_the_backend_to_its_call
 
 def test_the_library_installs_no_signal_handler_on_import():
     code = ("import signal, lstm_forecast.model.training, lstm_forecast.errors, lstm_forecast.figures; "
+            "from lstm_forecast import Forecaster; "
             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, "
             "signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
     assert run_python(code).stdout.split() == ["True", "True"]
+    # Nor after fitting and forecasting: training takes Ctrl-C over for a batch only, and gives it back.
+    fit = ("import signal; from tests.helpers import SMALL_PARAMS, sine_series; from lstm_forecast import Forecaster; "
+           "raw = sine_series(); import pandas as pd; "
+           "df = pd.DataFrame({'unique_id': 'a', 'ds': raw['date'], 'y': raw['level']}); "
+           "s = {k: v for k, v in SMALL_PARAMS.items() if k != 'ingest'}; Forecaster(**s).fit(df).predict(2); "
+           "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, "
+           "signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
+    assert run_python(fit).stdout.split() == ["True", "True"]

@@ -193,8 +193,7 @@ def test_refit_none_forecasts_with_the_evaluated_model(forecasted):
     (["--steps", "13"], "error: --steps=13: the model's bands were calibrated for steps 1..12 (forecast.steps); "
      "ask for 1 to 12, or rerun the forecast stage with more"),
     (["--history", "short.csv"], "error: --history='short.csv': too little history, 10 values; the model reads the "
-     "last 12 (window.time_step) and its bands the last 12 changes (evaluate.interval_window): give at least 13 "
-     "values"),
+     "last 12 and its bands the last 12 changes: give at least 13 values"),
     (["--history", "weekly.csv"], "error: --history='weekly.csv': its frequency is W-SUN, the model was trained on MS "
      "data"),
     (["--history", "series.csv", "--column", "sales"], "error: --column='sales': not found; columns: date, level"),

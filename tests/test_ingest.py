@@ -271,3 +271,11 @@ def test_decimal_cells_from_parquet_are_numbers(in_tmp):
     pq.write_table(pa.table({"y": pa.array(cells, type=pa.decimal128(6, 2))}), in_tmp / "d.parquet")
     out = series_of(read_table(str(in_tmp / "d.parquet"), None), IngestParams(path="d.parquet", missing="interpolate"))
     assert out["value"].tolist() == [1.25, -1.125, -3.5]
+
+
+def test_the_stage_needs_a_path_which_a_frame_does_not(in_tmp, capsys):
+    write_params(in_tmp / "params.yaml", {"ingest": {"column": "level"}})
+    assert main(["--params", "params.yaml", "--out", "data/series.parquet", "--info", "data/series.json"]) == 2
+    assert capsys.readouterr().err == ("error: missing param 'ingest.path': the file that holds the series (.xlsx, "
+                                       ".csv or .parquet)\n")
+    assert IngestParams(column="level").path is None  # the Forecaster's ingest section: how rows are read

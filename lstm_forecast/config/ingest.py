@@ -13,8 +13,9 @@ from lstm_forecast.data.reading import FORMATS
 
 @dataclass(frozen=True)
 class IngestParams:
-    # The file has no default: a series is always someone's own. params.yaml names the shipped sheet and column.
-    path: str
+    # The file has no default: a series is always someone's own (the ingest stage requires one; a DataFrame given
+    # to the Forecaster needs none). params.yaml names the shipped sheet and column.
+    path: str | None = None
     sheet: str | None = None
     column: str | None = None
     time_column: str | None = None
@@ -28,8 +29,8 @@ class IngestParams:
     header_row: int = 1
 
     def validate(self) -> None:
-        suffix = Path(self.path).suffix.lower()
-        require(suffix in FORMATS,
+        suffix = Path(self.path or "").suffix.lower()
+        require(self.path is None or suffix in FORMATS,
                 f"ingest.path={self.path!r}: unsupported file type '{suffix}'; use one of {', '.join(FORMATS)}")
         require(self.start is None or self.start >= 0, f"ingest.start={self.start} should be >= 0")
         require(self.stop is None or self.stop >= 1, f"ingest.stop={self.stop} should be >= 1")

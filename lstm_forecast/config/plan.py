@@ -15,6 +15,14 @@ from lstm_forecast.prep.features import auto_time_step_reason
 from lstm_forecast.prep.splits import fold_bounds, window_origins
 
 
+# What a crossval fold's library arguments are called in params.yaml (a fold rebuilds normalize, window, train
+# and evaluate; an unmapped name is window's): crossval's one-line errors and the Forecaster's.
+FOLD_KEYS = {"window": "evaluate.interval_window", "season": "evaluate.season", "level": "evaluate.interval",
+             "lstm_kernel": "train.lstm_kernel", "method": "normalize.method", "baselines": "evaluate.baselines",
+             "stride": "evaluate.stride", "batch_size": "train.batch_size", "device": "train.device",
+             "folds": "crossval.folds"}
+
+
 def plan_windows(norm: Normalization, freq: str | None, window: WindowParams, evaluate: EvaluateParams,
                  train: TrainParams, forecast: ForecastParams,
                  crossval: CrossvalParams) -> tuple[WindowIndex, EvaluateParams, list[str]]:

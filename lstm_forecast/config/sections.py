@@ -19,16 +19,17 @@ from lstm_forecast.config.window import WindowParams
 from lstm_forecast.errors import UserError
 
 # The sections a Forecaster reads, in the order the stages run. ingest's file keys (path, sheet, column) say
-# where the pipeline reads its series; a DataFrame given to fit needs none of them.
-CLASSES: dict[str, type] = {"normalize": NormalizeParams, "window": WindowParams, "train": TrainParams,
+# where the pipeline reads its series; a DataFrame given to fit needs none of them, only how rows are read.
+CLASSES: dict[str, type] = {"ingest": IngestParams, "normalize": NormalizeParams, "window": WindowParams, "train": TrainParams,
                             "evaluate": EvaluateParams, "crossval": CrossvalParams, "forecast": ForecastParams,
                             "plot": PlotParams}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """One frozen dataclass per section; ``ingest`` is None unless given (it needs a path)."""
+    """One frozen dataclass per section."""
 
+    ingest: IngestParams = IngestParams()
     normalize: NormalizeParams = NormalizeParams()
     window: WindowParams = WindowParams()
     train: TrainParams = TrainParams()
@@ -36,16 +37,14 @@ class Settings:
     crossval: CrossvalParams = CrossvalParams()
     forecast: ForecastParams = ForecastParams()
     plot: PlotParams = PlotParams()
-    ingest: IngestParams | None = None
 
     @classmethod
     def from_sections(cls, sections: dict[str, Any]) -> Settings:
         """Sections as params.yaml spells them; unset keys take the defaults. Errors are the stages' one line
         naming ``section.key``."""
-        known = [*CLASSES, "ingest"]
-        unknown = [name for name in sections if name not in known]
+        unknown = [name for name in sections if name not in CLASSES]
         if unknown:
-            raise UserError(f"unknown params section {unknown[0]!r} (valid sections: {', '.join(known)})")
+            raise UserError(f"unknown params section {unknown[0]!r} (valid sections: {', '.join(CLASSES)})")
         values: dict[str, Any] = {}
         for name, raw in sections.items():
             if raw is None:
@@ -54,7 +53,7 @@ class Settings:
                 raw = dataclasses.asdict(raw)
             if not isinstance(raw, dict):
                 raise UserError(f"params section '{name}' must be a mapping of keys, got {raw!r}")
-            values[name] = parse_section(IngestParams if name == "ingest" else CLASSES[name], name, raw)
+            values[name] = parse_section(CLASSES[name], name, raw)
         return cls(**values)
 
     @classmethod
@@ -64,7 +63,5 @@ class Settings:
     def as_sections(self) -> dict[str, dict[str, Any]]:
         """The settings as params.yaml's sections (tuples as lists), e.g. to save beside a model."""
         out = {name: dataclasses.asdict(getattr(self, name)) for name in CLASSES}
-        if self.ingest is not None:
-            out["ingest"] = dataclasses.asdict(self.ingest)
         return {name: {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
                 for name, section in out.items()}

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from lstm_forecast.config.ingest import IngestParams
 from lstm_forecast.data.artifacts import SeriesInfo
 from lstm_forecast.data.reading import Table
 from lstm_forecast.data.series import select_series
 from lstm_forecast.errors import ArgumentError
+from lstm_forecast.future.model import FutureModel
 
 SHOWN = 5
 
@@ -29,12 +31,12 @@ def frame_errors(names: dict[str, str]) -> Iterator[None]:
         raise ArgumentError(names[err.name], err.value, err.reason) from None
 
 
-def frame_series(df: pd.DataFrame, id_col: str, time_col: str, target_col: str, missing: str = "error",
-                 sort: bool = False, freq: str = "auto") -> tuple[pd.DataFrame, SeriesInfo, object]:
+def frame_series(df: pd.DataFrame, id_col: str, time_col: str, target_col: str,
+                 ingest: IngestParams = IngestParams()) -> tuple[pd.DataFrame, SeriesInfo, object]:
     """The series in the long frame ``df`` (ingest's frame: ``time`` and ``value``), what was found out about it
     (the frequency above all), and its id (the target column's name where ``df`` has no id column). One series
-    for now: a frame of several ids is refused, naming them. The checks are ingest's: numbers, time order,
-    duplicates, one calendar, missing values by ``missing``."""
+    for now: a frame of several ids is refused, naming them. The checks and options are ingest's (rows
+    ``start:stop``, missing values, sorting, the calendar); its file keys do not apply."""
     if not isinstance(df, pd.DataFrame):
         raise ArgumentError("df", type(df).__name__, f"should be a pandas DataFrame with columns {id_col!r}, "
                             f"{time_col!r} and {target_col!r}")
@@ -54,8 +56,8 @@ def frame_series(df: pd.DataFrame, id_col: str, time_col: str, target_col: str, 
         uid = ids[0] if len(ids) else target_col
     table = Table(df[[time_col, target_col]].reset_index(drop=True))
     with frame_errors({"column": "target_col", "time_column": "time_col"}):
-        series, info = select_series(table, column=target_col, time_column=time_col, start=None, stop=None,
-                                     missing=missing, sort=sort, freq=freq)
+        series, info = select_series(table, column=target_col, time_column=time_col, start=ingest.start,
+                                     stop=ingest.stop, missing=ingest.missing, sort=ingest.sort, freq=ingest.freq)
     if len(series) < 2:
         raise ArgumentError("df", f"{len(series)} values", "too few to forecast from; need at least 2")
     return series, info, uid
@@ -67,8 +69,33 @@ def future_ds(series: pd.DataFrame, info: SeriesInfo, stamps: pd.DatetimeIndex |
     if stamps is not None:
         return np.asarray(stamps)
     if info.step is not None and "time" in series:
-        return np.asarray(series["time"].iloc[-1] + info.step * np.arange(1, steps + 1))
+        ahead = series["time"].iloc[-1] + info.step * np.arange(1, steps + 1)
+        whole = pd.api.types.is_integer_dtype(series["time"]) and float(info.step).is_integer()
+        return ahead.astype(series["time"].dtype) if whole else ahead
     return np.arange(1, steps + 1)
+
+
+def future_levels(future: FutureModel, level: float | tuple[float, ...] | None) -> tuple[float, ...]:
+    """``level`` (percent, one or several, as statsforecast takes it) as the model's calibrated levels."""
+    if level is None:
+        return future.levels
+    given = [level] if isinstance(level, (int, float, np.number)) else list(level)
+    calibrated = {round(100 * lv, 9): lv for lv in future.levels}
+    unknown = [lv for lv in given if not isinstance(lv, (int, float, np.number)) or round(float(lv), 9) not in calibrated]
+    if unknown:
+        raise ArgumentError("level", level, "should list levels in percent that the bands were calibrated for: "
+                            f"{', '.join(f'{p:g}' for p in calibrated)} (a fit with other levels calibrates others)")
+    return tuple(calibrated[round(float(lv), 9)] for lv in given)
+
+
+def saved_history(future: FutureModel) -> tuple[pd.DataFrame, SeriesInfo, object]:
+    """The series a saved model was fitted on, as ``frame_series`` gives a frame's."""
+    series = future.history_frame()
+    step = None
+    if future.history["time_kind"] == "steps" and len(series) > 1:
+        step = float(series["time"].iloc[-1] - series["time"].iloc[-2])
+    uid = future.column if future.history["id"] is None else future.history["id"]
+    return series, SeriesInfo(future.column, None, future.freq, step, len(series)), uid
 
 
 def forecast_frame(table: pd.DataFrame, uid: object, ds: np.ndarray, levels: tuple[float, ...]) -> pd.DataFrame:

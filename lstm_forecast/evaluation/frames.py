@@ -61,8 +61,8 @@ def scores_frame(results: dict[str, float], uid: object) -> pd.DataFrame:
 def crossval_frame(series: pd.DataFrame, info: SeriesInfo, uid: object, settings, folds: int,
                    device: torch.device) -> pd.DataFrame:
     """crossval's folds of ``series`` with ``settings`` (config.sections.Settings): per fold and model the test
-    scores and the Diebold-Mariano p-value against the LSTM, with the fold's cutoff (the last value before
-    its test span). crossval.json's summary is in ``.attrs["summary"]``."""
+    scores and the Diebold-Mariano p-value against the LSTM, with the fold's cutoff (the last value before its
+    test span, where its model's training and validation end). crossval.json's summary is in ``.attrs["summary"]``."""
     s = settings
     evaluate, _ = s.evaluate.resolve_season(info.freq)
     plans = fold_splits(len(series), (s.normalize.train, s.normalize.val, s.normalize.test), folds)
@@ -72,6 +72,6 @@ def crossval_frame(series: pd.DataFrame, info: SeriesInfo, uid: object, settings
              "cutoff": _stamps(series, np.array([fold.splits["test"][0] - 1]))[0], "model": model,
              **{metric: fold.test[f"{model}_{metric}"] for metric in METRICS},
              "dm_p": fold.test.get(f"lstm_vs_{model}_dm_p", np.nan)} for fold in done for model in models]
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["unique_id", "fold", "cutoff", "model", *METRICS, "dm_p"])
     frame.attrs["summary"] = summary
     return frame

@@ -63,8 +63,7 @@ def make_future(model: Ensemble, meta: CheckpointMeta, series: pd.DataFrame, fre
     seconds["refit"] = time.perf_counter() - clock
     half = {lv: cal.future_half_widths(lv, evaluate.interval_method, evaluate.interval_gamma, n) for lv in levels}
     coverage = {lv: cal.test_coverage(lv, evaluate.interval_method, evaluate.interval_gamma) for lv in levels}
-    history = {"id": uid, "times": None if times is None else [str(s) for s in stamp_text(pd.DatetimeIndex(times))],
-               "values": [float(v) for v in values]}
+    history = FutureModel.history_of(series, uid)
     future = FutureModel(future_model, meta, future_norm, freq, column, steps, tuple(levels), half,
                          evaluate.interval_window, floor, evaluate.interval_method, history)
     volatility = float(local_scale(values, np.array([n]), evaluate.interval_window, floor)[0])

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from lstm_forecast.data.artifacts import CheckpointMeta, Normalization
 from lstm_forecast.errors import ArgumentError
@@ -64,6 +65,52 @@ class FutureModel:
         half = {float(lv): np.asarray(self.bands[lv][:steps]) for lv in levels}
         return forecast_future(self.model, self.meta, self.normalization, values, times, freq, steps, half,
                                self.interval_window, self.volatility_floor)
+
+    def check_history(self, values: np.ndarray, freq: str | None) -> None:
+        """An ArgumentError (named ``history``) where a series cannot be forecast by this model: another
+        frequency, no dates for its calendar inputs, or fewer values than its window and bands read."""
+        if self.freq is not None and freq is not None and to_offset(freq) != to_offset(self.freq):
+            raise ArgumentError("history", freq, f"its frequency is {freq}, the model was trained on {self.freq} data")
+        if self.meta.calendar and freq is None:
+            raise ArgumentError("history", None, f"the model reads calendar inputs {list(self.meta.calendar)}, so the "
+                                f"history needs a time column of dates at frequency {self.freq}")
+        need = max(self.meta.time_step + int(self.normalization.difference), self.interval_window + 1)
+        if len(values) < need:
+            changes = ", as changes from the value before" if self.normalization.difference else ""
+            raise ArgumentError("history", len(values), f"too little history, {len(values)} values; the model reads "
+                                f"the last {self.meta.time_step}{changes} and its bands the last "
+                                f"{self.interval_window} changes: give at least {need} values")
+
+    def history_frame(self) -> pd.DataFrame | None:
+        """The series the model was fitted on, as ingest's frame (``time``, ``value``), or None."""
+        if self.history is None:
+            return None
+        frame = pd.DataFrame({"value": np.array(self.history["values"], dtype=np.float64)})
+        times = self.history["times"]
+        if times is not None:
+            kind = self.history.get("time_kind")
+            stamps = pd.Series(times)
+            if kind == "dates":
+                stamps = pd.to_datetime(stamps, utc=True)
+                stamps = stamps.dt.tz_convert(self.history["tz"]) if self.history["tz"] else stamps.dt.tz_localize(None)
+            frame.insert(0, "time", stamps)
+        return frame
+
+    @staticmethod
+    def history_of(series: pd.DataFrame, uid: str | int | float | None) -> dict[str, Any]:
+        """``series`` (ingest's frame) as the file keeps it: dates as UTC ISO text with their time zone, a step
+        index as numbers."""
+        out: dict[str, Any] = {"id": uid, "times": None, "time_kind": None, "tz": None,
+                               "values": [float(v) for v in series["value"]]}
+        if "time" in series:
+            time = series["time"]
+            if pd.api.types.is_datetime64_any_dtype(time):
+                tz = getattr(time.dt, "tz", None)
+                utc = time.dt.tz_convert("UTC") if tz is not None else time
+                out |= {"times": [s.isoformat() for s in utc], "time_kind": "dates", "tz": None if tz is None else str(tz)}
+            else:
+                out |= {"times": [v.item() if isinstance(v, np.generic) else v for v in time], "time_kind": "steps"}
+        return out
 
     def save(self, path: str | os.PathLike) -> None:
         entries = self.constants() | {"freq": self.freq}
