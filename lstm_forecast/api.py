@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstm_forecast.config.plan import FOLD_KEYS, plan_future, plan_windows
+from lstm_forecast.config.keys import EVALUATE_KEYS, FOLD_KEYS, FORECAST_KEYS
+from lstm_forecast.config.plan import check_calendar, plan_future, plan_windows
 from lstm_forecast.config.presets import REFERENCE
 from lstm_forecast.config.sections import Settings
 from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
@@ -118,8 +119,7 @@ class Forecaster:
         if len(found.positions):
             log.warning("%d outlier(s) in the modelled series, the first at row %d (normalize.outliers: %s)",
                         len(found.positions), found.positions[0], s.normalize.outliers)
-        if s.window.calendar not in ("auto", ()) and info.freq is None:
-            raise ArgumentError("window.calendar", list(s.window.calendar), "needs a time column of dates")
+        check_calendar(s.window, info, "the frame")
         index, _, lines = plan_windows(norm, info.freq, s.window, s.evaluate, s.train, s.forecast, s.crossval)
         for line in lines:
             log.info("%s", line)
@@ -212,7 +212,7 @@ class Forecaster:
         if self._assessed is None:
             f, s = self._need_fit("backtest"), self.settings
             evaluate, _ = s.evaluate.resolve_season(f.info.freq)
-            with torch_work(1), param_errors("evaluate", {"window": "interval_window", "level": "interval"}):
+            with torch_work(1), param_errors("evaluate", EVALUATE_KEYS):
                 self._assessed = assess(f.frame, f.norm, f.index, f.result.model, f.meta.strategy, evaluate,
                                         resolve_device(s.evaluate.device))
         return self._assessed
@@ -224,8 +224,7 @@ class Forecaster:
             for line in lines:
                 log.info("%s", line)
             refit = s.train if s.forecast.refit == "all" else None
-            with torch_work(s.train.threads), param_errors("train", {"window": "evaluate.interval_window",
-                                                                        "level": "forecast.levels"}):
+            with torch_work(s.train.threads), param_errors("train", FORECAST_KEYS):
                 self._future = make_future(f.result.model, f.meta, f.series, f.info.freq, f.info.column, f.norm,
                                            f.index, evaluate, s.forecast.levels, steps, refit,
                                            resolve_device(s.train.device), _plain(f.uid))

@@ -16,7 +16,7 @@ from lstm_forecast.data.files import check_outputs, read_parquet, write_csv, wri
 from lstm_forecast.evaluation.folds import cross_validate, crossval_summary
 from lstm_forecast.model.network import resolve_device
 from lstm_forecast.config.params import load_section
-from lstm_forecast.config.plan import FOLD_KEYS
+from lstm_forecast.config.keys import FOLD_KEYS
 from lstm_forecast.config.crossval import CrossvalParams
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.config.normalize import NormalizeParams

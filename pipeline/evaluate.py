@@ -21,6 +21,7 @@ from lstm_forecast.data.files import check_outputs, read_parquet, write_csv, wri
 from lstm_forecast.model.network import resolve_device
 from lstm_forecast.config.feasibility import check_season
 from lstm_forecast.config.params import load_section
+from lstm_forecast.config.keys import EVALUATE_KEYS
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.evaluation.scoring import tables
 from lstm_forecast.evaluation.verdicts import verdict, winner
@@ -77,8 +78,7 @@ def run(
     model, meta = load_trained_on(model_path, windows_path, index)
     log.info("LSTM kernel: %s", model.kernels(device)["forecasting"])  # load_checkpoint returns it in eval mode
     started = time.perf_counter()
-    with param_errors("evaluate", {"window": "interval_window", "lstm_kernel": "train.lstm_kernel",
-                                   "level": "interval"}):
+    with param_errors("evaluate", EVALUATE_KEYS):
         runs, results = assess(frame, norm, index, model, meta.strategy, params, device)
     origins = sum(len(run["origins"]) for run in runs.values())
     log.info("backtest: %d origins x %d steps, %d models, in %.2f s", origins, index.horizon,

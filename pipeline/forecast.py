@@ -14,6 +14,7 @@ import torch
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.config.forecast import ForecastParams
 from lstm_forecast.config.params import load_section
+from lstm_forecast.config.keys import FORECAST_KEYS
 from lstm_forecast.config.plan import plan_future, refit_mismatch
 from lstm_forecast.config.train import TrainParams
 from lstm_forecast.data.artifacts import Normalization, SeriesInfo, WindowIndex
@@ -33,9 +34,6 @@ log = logging.getLogger("forecast")
 # The figure and its DVC plot show the last HISTORY_PER_STEP * S observed values before the forecast.
 HISTORY_PER_STEP = 4
 FIGURE_DPI = 100
-# What a library argument is called in params.yaml, for the stage's one-line errors.
-KEYS = {"calendar": "window.calendar", "window": "evaluate.interval_window", "level": "forecast.levels",
-        "device": "train.device", "lstm_kernel": "train.lstm_kernel"}
 
 
 def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, paths: argparse.Namespace) -> None:
@@ -51,7 +49,7 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
     steps, evaluate, lines = plan_future(params, evaluate, norm, index, meta.strategy)
     for line in lines:
         log.info("%s", line)
-    with param_errors("train", KEYS):
+    with param_errors("train", FORECAST_KEYS):
         device = resolve_device(train.device) if params.refit == "all" else None
         try:
             future, honesty = make_future(model, meta, frame, info.freq, info.column, norm, index, evaluate,

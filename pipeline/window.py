@@ -17,10 +17,9 @@ from pathlib import Path
 
 
 from lstm_forecast.data.artifacts import Normalization, SeriesInfo
-from lstm_forecast.errors import UserError
 from lstm_forecast.data.files import check_outputs, write_json
 from lstm_forecast.config.params import load_keys, load_section
-from lstm_forecast.config.plan import plan_windows
+from lstm_forecast.config.plan import check_calendar, plan_windows
 from lstm_forecast.config.crossval import CrossvalParams
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.config.forecast import ForecastParams
@@ -29,14 +28,6 @@ from lstm_forecast.config.window import WindowParams
 from pipeline.edge import stage_main
 
 log = logging.getLogger("window")
-
-
-def check_calendar(params: WindowParams, info: SeriesInfo, info_path: Path) -> None:
-    """Calendar inputs need dates: not a step index, not rows without a time column."""
-    if params.calendar and params.calendar != "auto" and (info.time_column is None or info.step is not None):
-        what = "no time column" if info.time_column is None else f"a step index ({info.time_column!r}), not dates"
-        raise UserError(f"window.calendar={list(params.calendar)} needs a time column of dates; {info_path} has "
-                        f"{what}; set window.calendar: [] or ingest.time_column")
 
 
 def run(params: WindowParams, later: Later, stats_path: Path, info_path: Path, out: Path) -> None:

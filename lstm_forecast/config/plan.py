@@ -8,19 +8,20 @@ from lstm_forecast.config.feasibility import Bands, Plan, Split, check, forecast
 from lstm_forecast.config.forecast import ForecastParams
 from lstm_forecast.config.train import TrainParams
 from lstm_forecast.config.window import WindowParams
-from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, WindowIndex
-from lstm_forecast.errors import param_errors
+from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, SeriesInfo, WindowIndex
+from lstm_forecast.errors import UserError, param_errors
 from lstm_forecast.model.network import Ensemble
 from lstm_forecast.prep.features import auto_time_step_reason
 from lstm_forecast.prep.splits import fold_bounds, window_origins
 
 
-# What a crossval fold's library arguments are called in params.yaml (a fold rebuilds normalize, window, train
-# and evaluate; an unmapped name is window's): crossval's one-line errors and the Forecaster's.
-FOLD_KEYS = {"window": "evaluate.interval_window", "season": "evaluate.season", "level": "evaluate.interval",
-             "lstm_kernel": "train.lstm_kernel", "method": "normalize.method", "baselines": "evaluate.baselines",
-             "stride": "evaluate.stride", "batch_size": "train.batch_size", "device": "train.device",
-             "folds": "crossval.folds"}
+def check_calendar(window: WindowParams, info: SeriesInfo, source: object) -> None:
+    """Calendar inputs need dates: not a step index, not rows without a time column. ``source``: where the
+    series came from, for the message (series.json, a frame)."""
+    if window.calendar and window.calendar != "auto" and (info.time_column is None or info.step is not None):
+        what = "no time column" if info.time_column is None else f"a step index ({info.time_column!r}), not dates"
+        raise UserError(f"window.calendar={list(window.calendar)} needs a time column of dates; {source} has "
+                        f"{what}; set window.calendar: [] or ingest.time_column")
 
 
 def plan_windows(norm: Normalization, freq: str | None, window: WindowParams, evaluate: EvaluateParams,

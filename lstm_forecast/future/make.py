@@ -16,7 +16,7 @@ from lstm_forecast.config.train import TrainParams
 from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, WindowIndex
 from lstm_forecast.evaluation.intervals import local_scale, volatility_floor
 from lstm_forecast.evaluation.metrics import naive_scale
-from lstm_forecast.future.bands import Inputs, calibrate, level_name, stamp_text
+from lstm_forecast.future.bands import Inputs, calibrate, level_name, series_times, stamp_text
 from lstm_forecast.future.model import FutureModel
 from lstm_forecast.model.fitting import refit_whole, whole_series
 from lstm_forecast.model.network import Ensemble
@@ -44,7 +44,7 @@ def make_future(model: Ensemble, meta: CheckpointMeta, series: pd.DataFrame, fre
     its bands were. ``evaluate``: season and stride resolved; ``train``: retrain on the whole series with these
     params, None to keep the evaluated model (and its scaler). ``uid``: the series' id, saved with its values."""
     values = series["value"].to_numpy(dtype=np.float64)
-    times = series["time"] if "time" in series and pd.api.types.is_datetime64_any_dtype(series["time"]) else None
+    times = series_times(series)
     freq = freq if times is not None else None
     train_lo, train_hi = norm.splits["train"]
     n, floor = len(values), volatility_floor(naive_scale(values[train_lo:train_hi]))
