@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstm_forecast.errors import USER_ERROR_EXIT, UserError, param_errors  # noqa: E402
+from lstm_forecast.parallel import WORKERS_ENV  # noqa: E402
 from lstm_forecast.config.params import load_section, parse_section  # noqa: E402
 from lstm_forecast.config.evaluate import EvaluateParams  # noqa: E402
 from lstm_forecast.config.normalize import NormalizeParams  # noqa: E402
@@ -183,6 +184,9 @@ def main(argv=None) -> int:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # one core per job
         os.environ.setdefault(var, "1")
     started, runs = time.perf_counter(), {}
+    # The series are the parallel work here: each series' process runs its own members and baselines one
+    # after the other (lstm_forecast.parallel), so that --jobs processes share the cores, no more.
+    os.environ[WORKERS_ENV] = "1"
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_series, panel[n], args.panel, base, overrides, args.max_origins,
                                args.inject_outlier): n

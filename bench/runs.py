@@ -4,11 +4,13 @@ series (a synthetic 5-minute series) with each stage's seconds and the longest s
 
     .venv/bin/python bench/runs.py --repro 3      # the dvc repro timings alone, medians of three runs
     .venv/bin/python bench/runs.py --long 200000  # a 200,000-row 5-minute CSV at the defaults
+    .venv/bin/python bench/runs.py --stages 3     # each stage's seconds, 1 worker against every core
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import statistics
 import shutil
@@ -71,6 +73,62 @@ def time_repro() -> tuple[float, ...]:
             subprocess.run(["dvc", "repro", "--no-run-cache"], cwd=repo, env=env, check=True, capture_output=True)
             walls.append(time.perf_counter() - started)
         return tuple(walls)
+
+
+def timed_repro(repo: Path, env: dict, argv=("dvc", "repro", "--no-run-cache")) -> tuple[float, dict[str, float]]:
+    """Run ``argv`` in ``repo``: the wall time, and each stage's seconds from its "Running stage" line to the
+    next one's (the last to the end); the longest silence of the log is left to report_long."""
+    started = time.perf_counter()
+    stages: dict[str, float] = {}
+    proc = subprocess.Popen(list(argv), cwd=repo, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("Running stage '"):
+            stages[line.split("'")[1]] = time.perf_counter()
+    if proc.wait() != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed in {repo}:\n{''.join(lines[-30:])}")
+    total = time.perf_counter() - started
+    ends = [*list(stages.values())[1:], started + total]
+    return total, {name: end - begin for (name, begin), end in zip(stages.items(), ends)}
+
+
+def outputs_digest(repo: Path) -> str:
+    """One hash over every output the repro wrote (data/, models/, metrics/, dvc.lock), file by file."""
+    digest = hashlib.sha256()
+    for path in sorted(p for d in ("data", "models", "metrics") for p in (repo / d).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(repo)).encode() + b"\0" + path.read_bytes())
+    digest.update((repo / "dvc.lock").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def report_stages(runs: int) -> None:
+    """The default `dvc repro` of the shipped series, in fresh scratch repositories, with
+    LSTM_FORECAST_WORKERS=1 and with every core, alternated ``runs`` times: each stage's median seconds, the
+    whole wall time, the ratio of the two (median of the per-run ratios) and whether the outputs' bytes agree."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    settings = {"1 worker": "1", f"{cores} workers": str(cores)}
+    times: dict[str, list[tuple[float, dict[str, float]]]] = {k: [] for k in settings}
+    digests = set()
+    for _ in range(runs):
+        for label, workers in settings.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                repo = Path(tmp)
+                env = scratch_repo(repo) | {"LSTM_FORECAST_WORKERS": workers}
+                times[label].append(timed_repro(repo, env))
+                digests.add(outputs_digest(repo))
+    labels = list(settings)
+    print(f"default dvc repro of the shipped series, medians of {runs} run(s) each (seconds):")
+    print(f"  {'stage':<10}" + "".join(f"{label:>12}" for label in labels))
+    for stage in times[labels[0]][0][1]:
+        print(f"  {stage:<10}" + "".join(f"{statistics.median(t[1][stage] for t in times[label]):12.1f}"
+                                         for label in labels))
+    print(f"  {'total':<10}" + "".join(f"{statistics.median(t[0] for t in times[label]):12.1f}" for label in labels))
+    ratios = [b[0] / a[0] for a, b in zip(times[labels[0]], times[labels[-1]])]
+    print(f"{labels[-1]} / 1 worker, per run: {', '.join(f'{r:.3f}' for r in ratios)} (median "
+          f"{statistics.median(ratios):.3f})")
+    print(f"outputs: {'byte-identical in every run' if len(digests) == 1 else f'{len(digests)} different sets'}")
 
 
 def report_repro(runs: int) -> None:
@@ -180,8 +238,12 @@ if __name__ == "__main__":
     parser.add_argument("--repro", type=int, default=3, help="runs of each kind of `dvc repro` to time")
     parser.add_argument("--long", type=int, metavar="ROWS", help="time the default dvc repro of a ROWS-row 5-minute "
                         "series instead")
+    parser.add_argument("--stages", type=int, metavar="RUNS", help="each stage's seconds with 1 worker and with every "
+                        "core, RUNS runs of each, instead")
     args = parser.parse_args()
-    if args.long:
+    if args.stages:
+        report_stages(args.stages)
+    elif args.long:
         report_long(args.long)
     else:
         report_repro(args.repro)

@@ -4,7 +4,9 @@
     .venv/bin/python bench/speed.py --repro 1  # also time a full, a no-op and a plot-only `dvc repro`
     .venv/bin/python bench/speed.py --memory 100000 1000000 10000000  # peak RSS of window + train
     .venv/bin/python bench/speed.py --rounds 1 --profile  # also: where a reference-config epoch goes
-    .venv/bin/python bench/speed.py --rounds 1 --kernels  # also: one LSTM call, C kernel against torch's
+    .venv/bin/python bench/speed.py --rounds 1 --kernels  # also: one LSTM call, C kernel against torch's, and
+                                                          # the kernel built for AVX2 against the native build
+    .venv/bin/python bench/speed.py --rounds 0 --stage-epoch 3  # the train stage's cost per epoch, reference config
 
 Prints medians over several epochs, each configuration interleaved with the others so that drift in the
 machine's speed hits them alike, and ratios against a plain training loop measured in the same run.
@@ -14,7 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstm_forecast.prep.scaling import fit_scaler  # noqa: E402
-from lstm_forecast.model.training import FitSettings, fit  # noqa: E402
+from lstm_forecast.model.members import fit  # noqa: E402
+from lstm_forecast.model.training import FitSettings  # noqa: E402
 from lstm_forecast.prep.windows import Windows  # noqa: E402
 from bench.runs import TIME_STEP, peak_rss_window_train, report_repro  # noqa: E402
 
@@ -159,6 +164,75 @@ def time_kernels(repeats: int = 200) -> None:
               f"({theirs / ours:.2f}x)")
 
 
+def time_builds(rounds: int = 5, repeats: int = 100) -> None:
+    """A training step's LSTM call (forward + backward) at the default configuration (batch 32, 192 steps, 2 x 16
+    units, 16 inputs) and the reference one (batch 7, 96 steps, 2 x 8), on lstm_cpu.c built for this CPU
+    (-march=native) and for AVX2 (x86-64-v3, what an AVX2-only CPU runs), each build in its own process,
+    the builds interleaved over ``rounds`` rounds: medians, and the ratio to native per round."""
+    code = (
+        "import statistics, sys, time, torch\n"
+        "from torch import nn\n"
+        "from lstm_forecast.model import lstm_cpu\n"
+        "torch.set_num_threads(1)\n"
+        "for steps, batch, hidden in ((192, 32, 16), (96, 7, 8)):\n"
+        "    torch.manual_seed(0)\n"
+        "    lstm = nn.LSTM(hidden, hidden, 2)\n"
+        "    x = torch.randn(steps, batch, hidden, requires_grad=True)\n"
+        "    call = lambda: lstm_cpu.stacked_lstm(x, lstm._flat_weights, 2).sum().backward()\n"
+        "    call()\n"
+        "    started = time.perf_counter()\n"
+        f"    for _ in range({repeats}):\n"
+        "        call()\n"
+        f"    print((time.perf_counter() - started) / {repeats} * 1e3)\n"
+    )
+    builds = {"native": "native", "AVX2 (x86-64-v3)": "x86-64-v3"}
+    times: dict[str, list[list[float]]] = {name: [] for name in builds}
+    for _ in range(rounds):
+        for name, march in builds.items():
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "LSTM_FORECAST_MARCH": march}
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            times[name].append([float(v) for v in out.stdout.split()])
+    print(f"lstm_cpu.c, one training call (forward + backward), 1 thread, median ms over {rounds} rounds:")
+    for i, label in enumerate(("default: batch 32, 192 steps, 2 x 16", "reference: batch 7, 96 steps, 2 x 8")):
+        native = [t[i] for t in times["native"]]
+        avx2 = [t[i] for t in times["AVX2 (x86-64-v3)"]]
+        ratios = [a / n for a, n in zip(avx2, native)]
+        print(f"  {label:<38} native {statistics.median(native):7.3f}, AVX2 {statistics.median(avx2):7.3f}  "
+              f"(AVX2 / native: median {statistics.median(ratios):.2f}, per round "
+              f"{', '.join(f'{r:.2f}' for r in ratios)})")
+
+
+def stage_epoch_cost(runs: int, march: str = "native") -> list[float]:
+    """The train stage's cost per epoch at the reference (tutorial) config, as the issue measured it: the
+    seconds of `dvc repro -f -s train` with 21 epochs, less those with 1, over 20; ``runs`` times each, in a
+    scratch repository, the kernel built for ``march``."""
+    import yaml
+
+    from bench.runs import scratch_repo
+    from lstm_forecast.config.presets import REFERENCE
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, keys in REFERENCE.items():
+        params[section].update(keys)
+    costs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        env = scratch_repo(repo, yaml.safe_dump(params, sort_keys=False)) | {"LSTM_FORECAST_MARCH": march}
+        subprocess.run(["dvc", "repro", "--no-run-cache", "window"], cwd=repo, env=env, check=True,
+                       capture_output=True)
+        for _ in range(runs):
+            walls = {}
+            for epochs in (1, 21):
+                params["train"]["epochs"] = epochs
+                (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+                started = time.perf_counter()
+                subprocess.run(["dvc", "repro", "--no-run-cache", "-f", "-s", "train"], cwd=repo, env=env, check=True,
+                               capture_output=True)
+                walls[epochs] = time.perf_counter() - started
+            costs.append((walls[21] - walls[1]) / 20)
+    return costs
+
+
 def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
     """Median seconds for recursive H-step forecasts from ``origins`` origins with the reference model."""
     from lstm_forecast.model.forecasting import forecast
@@ -184,6 +258,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also print where a reference-config epoch goes")
     parser.add_argument("--kernels", action="store_true",
                         help="also time single LSTM calls on lstm_cpu.c's kernel against torch's")
+    parser.add_argument("--stage-epoch", type=int, default=0, metavar="RUNS",
+                        help="the train stage's cost per epoch at the reference config, native and AVX2 builds")
     parser.add_argument("--memory", type=int, nargs="*", default=[],
                         help="series lengths for the window + train peak-memory table, e.g. 100000 1000000 10000000")
     args = parser.parse_args()
@@ -199,22 +275,30 @@ def main() -> None:
             runs.setdefault((name, "ours, torch LSTM"), []).extend(
                 ours(series, 1, args.epochs, batch, hidden, kernel=False)[1:])
             runs.setdefault((name, "plain loop"), []).extend(plain_loop(series, args.epochs, batch, hidden)[1:])
-    medians = {key: statistics.median(times) for key, times in runs.items()}
-    print(f"training epoch: {WINDOWS} windows, time_step {TIME_STEP}, 2-layer LSTM "
-          f"({args.rounds * (args.epochs - 1)} epochs each; torch {torch.__version__}, {os.cpu_count()} CPUs)")
-    print(f"{'config':<30} {'loop':<18} {'median s/epoch':>15} {'vs plain loop':>14} {'vs TF1 2.0 s':>13}")
-    for (name, loop), median in medians.items():
-        plain = medians[(name, "plain loop")]
-        print(f"{name:<30} {loop:<18} {median:>15.3f} {plain / median:>13.2f}x "
-              f"{REFERENCE_TF1_SECONDS / median:>12.1f}x")
-    print(f"backtest: 5000 origins x 12 steps, recursive, 2 x 8 LSTM: median {time_backtest():.2f} s over 3 runs")
+    if args.rounds:
+        medians = {key: statistics.median(times) for key, times in runs.items()}
+        print(f"training epoch: {WINDOWS} windows, time_step {TIME_STEP}, 2-layer LSTM "
+              f"({args.rounds * (args.epochs - 1)} epochs each; torch {torch.__version__}, {os.cpu_count()} CPUs)")
+        print(f"{'config':<30} {'loop':<18} {'median s/epoch':>15} {'vs plain loop':>14} {'vs TF1 2.0 s':>13}")
+        for (name, loop), median in medians.items():
+            plain = medians[(name, "plain loop")]
+            print(f"{name:<30} {loop:<18} {median:>15.3f} {plain / median:>13.2f}x "
+                  f"{REFERENCE_TF1_SECONDS / median:>12.1f}x")
+        print(f"backtest: 5000 origins x 12 steps, recursive, 2 x 8 LSTM: median {time_backtest():.2f} s over 3 runs")
     if args.kernels:
         time_kernels()
+        time_builds()
     if args.profile:
         profile_step()
     for points in args.memory:
         window_mib, train_mib = peak_rss_window_train(points)
         print(f"peak RSS, {points:>10,} points: window {window_mib:7.0f} MiB, train {train_mib:7.0f} MiB")
+    if args.stage_epoch:
+        for march in ("native", "x86-64-v3"):
+            costs = stage_epoch_cost(args.stage_epoch, march)
+            print(f"train stage, reference config, kernel -march={march}: (21 epochs - 1 epoch) / 20 of `dvc repro -f "
+                  f"-s train`: median {statistics.median(costs):.3f} s per epoch over {len(costs)} run(s) "
+                  f"({', '.join(f'{c:.3f}' for c in costs)}; the issue's AVX2 machine: 0.140 s)")
     if args.repro:
         report_repro(args.repro)
 

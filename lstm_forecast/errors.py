@@ -37,6 +37,9 @@ class ArgumentError(ValueError):
         super().__init__(f"{name}={value!r}: {reason}")
         self.name, self.value, self.reason = name, value, reason
 
+    def __reduce__(self):  # rebuilt from its parts when a worker process sends it back
+        return type(self), (self.name, self.value, self.reason)
+
 
 @contextlib.contextmanager
 def param_errors(section: str, keys: dict[str, str] | None = None, hint: str = "") -> Iterator[None]:
@@ -60,10 +63,19 @@ class Interrupted(BaseException):
         super().__init__(message)
         self.exit_code = 128 + signum
 
+    def __reduce__(self):
+        return type(self), (str(self), self.exit_code - 128)
+
+
+# In a worker process (lstm_forecast.parallel), the event its parent sets when Ctrl-C reached the parent:
+# workers ignore SIGINT themselves, and every StopAfterBatch in them reads this instead.
+remote_stop = None
+
 
 class StopAfterBatch:
     """Ctrl-C during training sets ``requested``; the loop calls ``check`` after each batch and stops there.
-    A second Ctrl-C interrupts at once (the handler that was there before is restored on the first)."""
+    A second Ctrl-C interrupts at once (the handler that was there before is restored on the first). In a
+    worker process, the parent's Ctrl-C (``remote_stop``) counts as this one's."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -85,5 +97,5 @@ class StopAfterBatch:
 
     def check(self, where: str) -> None:
         """Stop here if Ctrl-C was pressed; ``where`` says how far the run got."""
-        if self.requested:
+        if self.requested or (remote_stop is not None and remote_stop.is_set()):
             raise Interrupted(f"interrupted (Ctrl-C) {where}; nothing was saved", signal.SIGINT)

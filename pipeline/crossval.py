@@ -49,8 +49,8 @@ def run(params: CrossvalParams, params_path: str, series_path: Path, info_path: 
         with param_errors("window", FOLD_KEYS):
             for fold in cross_validate(series, plans, normalize, window, train, evaluate, device, freq):
                 done.append(fold)
-                log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f), %.1f s", fold.k, params.folds,
-                         fold.splits["test"], fold.test["lstm_mase"], fold.test["persistence_mase"], fold.seconds)
+                log.info("fold %d of %d: test %s, LSTM MASE %.3f (persistence %.3f)", fold.k, params.folds,
+                         fold.splits["test"], fold.test["lstm_mase"], fold.test["persistence_mase"])
     except Diverged as err:
         raise UserError(f"{err}; lower train.lr (now {train.lr:g})") from None
     summary, models = crossval_summary(params.folds, done)

@@ -3,8 +3,8 @@ a user's mistake or a stop as one line and an exit code, the advice that only a 
 dvc repro"), and matplotlib's file-only backend. The library (lstm_forecast/) assumes none of this: a notebook keeps its own logging and
 Ctrl-C, and writes wherever it is told.
 
-Only the standard library and lstm_forecast.errors: pipeline/__init__.py imports this before a stage's own
-imports, which take seconds (torch).
+Only the standard library, lstm_forecast.errors, .numerics and .parallel: pipeline/__init__.py imports this
+before a stage's own imports, which take seconds (torch), and before numpy or torch is loaded.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
+from lstm_forecast import numerics, parallel
 from lstm_forecast.errors import USER_ERROR_EXIT, Interrupted, MissingInput, StaleArtifact, UserError
 
 RERUN = "(dvc repro reruns the stage)"
@@ -81,6 +82,8 @@ def stage_main(func: Callable[[Sequence[str] | None], None]) -> Callable[[Sequen
         if starting:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
+            numerics.check()
+            parallel.workers()  # a bad $LSTM_FORECAST_WORKERS is one line before any work
             func(argv)
         except UserError as err:
             print(f"error: {user_message(err)}", file=sys.stderr)

@@ -12,7 +12,8 @@ from lstm_forecast.future.bands import Calibration, Inputs, future_stamps, rolli
 from lstm_forecast.evaluation.intervals import adaptive_step, conformal_quantile
 from lstm_forecast.model.network import Ensemble, ModelConfig
 from lstm_forecast.prep.scaling import Scaler
-from lstm_forecast.model.training import FitSettings, fit, refit
+from lstm_forecast.model.members import fit, refit
+from lstm_forecast.model.training import FitSettings
 from lstm_forecast.prep.windows import Windows
 from pipeline import forecast as forecast_stage
 from pipeline import window as window_stage

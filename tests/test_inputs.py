@@ -10,7 +10,8 @@ from lstm_forecast.model.forecasting import forecast
 from lstm_forecast.model.network import Ensemble, LSTMForecaster, ModelConfig
 from lstm_forecast.prep.splits import scale_series
 from lstm_forecast.prep.stationarity import choose_difference
-from lstm_forecast.model.training import FitSettings, fit
+from lstm_forecast.model.members import fit
+from lstm_forecast.model.training import FitSettings
 from lstm_forecast.prep.windows import MIN_WINDOW_SPREAD, Windows
 from tests.helpers import reference_training
 

@@ -12,7 +12,8 @@ from torch.profiler import ProfilerActivity, profile
 from lstm_forecast.model import lstm_cpu
 from lstm_forecast.errors import ArgumentError, UserError
 from lstm_forecast.model.network import LSTMForecaster, ModelConfig
-from lstm_forecast.model.training import FitSettings, fit
+from lstm_forecast.model.members import fit
+from lstm_forecast.model.training import FitSettings
 from pipeline.train import main as train_main
 from lstm_forecast.prep.windows import Windows
 from tests.helpers import reference_training, run_stages, stage_argv
@@ -120,16 +121,21 @@ def test_without_autograd_no_tensor_is_kept_for_a_backward_pass():
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64")
                     or "fma" not in lstm_cpu._cpu_signature().split(),
                     reason="the CPU has no FMA, so both builds are the same")
-def test_results_do_not_depend_on_the_cpu_features_the_build_uses(monkeypatch, tmp_path):
-    # The default build targets this CPU (-march=native). A build for any x86-64 (SSE2 only) must give the
-    # same bits: -ffp-contract=off keeps the compiler from fusing multiply-adds where the CPU has FMA.
+@pytest.mark.parametrize("target", ["generic", "x86-64-v3"])
+def test_results_do_not_depend_on_the_cpu_features_the_build_uses(monkeypatch, tmp_path, target):
+    # The default build targets this CPU (-march=native). A build for any x86-64 (SSE2 only), and one for
+    # AVX2 (x86-64-v3, what an AVX2-only machine runs), must give the same bits: -ffp-contract=off keeps the
+    # compiler from fusing multiply-adds where the CPU has FMA.
     torch.manual_seed(4)
     lstm = nn.LSTM(8, 8, 2)
     x, dout = torch.randn(20, 7, 8), torch.randn(20, 7, 8)
     _, native = run_both(lstm, x, dout)
     monkeypatch.setattr(lstm_cpu, "_libs", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(lstm_cpu.platform, "machine", lambda: "generic")
+    if target == "generic":
+        monkeypatch.setattr(lstm_cpu.platform, "machine", lambda: "generic")
+    else:
+        monkeypatch.setenv("LSTM_FORECAST_MARCH", target)
     _, portable = run_both(lstm, x, dout)
     assert len(list((tmp_path / "lstm-forecast").glob("lstm_cpu-*.so"))) == 1  # a build of its own
     assert all(torch.equal(a, b) for a, b in zip(native, portable))

@@ -11,7 +11,8 @@ from lstm_forecast.model.checkpoint import load_checkpoint
 from lstm_forecast.model.network import LSTMForecaster, ModelConfig, resolve_device
 from lstm_forecast.model.optim import FlatAdam, single_buffer_adam
 from lstm_forecast.model.forecasting import forecast_mse
-from lstm_forecast.model.training import Diverged, FitSettings, fit
+from lstm_forecast.model.members import fit
+from lstm_forecast.model.training import Diverged, FitSettings
 from pipeline.train import TrainParams, diverged_as_user_error, main
 from lstm_forecast.prep.windows import Windows
 from tests.helpers import SMALL_PARAMS, reference_training, run_stages, stage_argv, write_params

@@ -10,7 +10,7 @@ import torch
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.data.artifacts import Normalization, WindowIndex
 from lstm_forecast.evaluation import metrics
-from lstm_forecast.evaluation.backtest import backtest
+from lstm_forecast.evaluation.backtest import backtest_many
 from lstm_forecast.evaluation.scoring import score_splits
 from lstm_forecast.model.network import Ensemble
 from lstm_forecast.prep.windows import series_tensors
@@ -21,13 +21,25 @@ def assess(frame: pd.DataFrame, norm: Normalization, index: WindowIndex, model: 
     """The backtest's runs per split (``backtest.backtest``, with half-widths) and the scores keyed like
     evaluate.json, ``mase_scale`` (MASE's denominator, from the training span only) included. ``frame`` is
     normalize's (``value``, ``scaled``, and ``time`` for calendar inputs); ``evaluate``: season resolved."""
-    values = frame["value"].to_numpy(dtype=np.float64)
-    train_lo, train_hi = norm.splits["train"]
-    scale = metrics.naive_scale(values[train_lo:train_hi])
-    _, features = series_tensors(frame, index)
-    evaluate, _ = evaluate.resolve_stride(index.origins)
-    runs = backtest(values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, strategy, evaluate,
-                    scale, device, features)
-    results = score_splits(runs, scale, evaluate.interval, evaluate.stride, evaluate.interval_method,
-                           evaluate.interval_gamma)
-    return runs, results | {"mase_scale": scale}
+    return assess_many([(frame, norm, index, model, strategy, evaluate)], device)[0]
+
+
+def assess_many(jobs: list[tuple], device: torch.device | None = None) -> list[tuple[dict[str, dict], dict[str, float]]]:
+    """``assess`` for each (frame, norm, index, model, strategy, evaluate) of ``jobs`` (crossval's folds), their
+    baselines' backtests spread over the workers together (``backtest.backtest_many``)."""
+    backtests, scoring = [], []
+    for frame, norm, index, model, strategy, evaluate in jobs:
+        values = frame["value"].to_numpy(dtype=np.float64)
+        train_lo, train_hi = norm.splits["train"]
+        scale = metrics.naive_scale(values[train_lo:train_hi])
+        _, features = series_tensors(frame, index)
+        evaluate, _ = evaluate.resolve_stride(index.origins)
+        backtests.append((values, frame["scaled"].to_numpy(dtype=np.float64), norm, index, model, strategy, evaluate,
+                          scale, device, features))
+        scoring.append((scale, evaluate))
+    out = []
+    for runs, (scale, evaluate) in zip(backtest_many(backtests), scoring):
+        results = score_splits(runs, scale, evaluate.interval, evaluate.stride, evaluate.interval_method,
+                               evaluate.interval_gamma)
+        out.append((runs, results | {"mase_scale": scale}))
+    return out

@@ -15,9 +15,12 @@ from lstm_forecast.evaluation.intervals import local_scale, volatility_floor
 from lstm_forecast.model.network import Ensemble
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.evaluation.statistical import STATISTICAL, fit_statistical, statistical_forecast
+from lstm_forecast.parallel import job_of, run_all
 from lstm_forecast.prep.windows import split_windows
 
 SCORED_SPLITS = ("val", "test")
+# Origins per task of a statistical baseline's backtest: the tasks the workers share.
+BLOCK_ORIGINS = 128
 
 
 def future_values(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
@@ -26,11 +29,12 @@ def future_values(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.n
 
 
 def baseline_forecasters(values: np.ndarray, z: np.ndarray, norm: Normalization, index: WindowIndex,
-                         evaluate: EvaluateParams) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+                         evaluate: EvaluateParams, fitted: dict | None = None
+                         ) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """For each of ``evaluate.baselines``, in that order, the function from origins (n,) to its forecasts
-    (n, H) in original units; models with parameters are fitted here, on the training span only."""
+    (n, H) in original units; models with parameters are fitted here, on the training span only, or taken
+    from ``fitted`` (name -> fitted statistical model)."""
     time_step, horizon = index.time_step, index.horizon
-    train_lo, train_hi = norm.splits["train"]
     makers = {
         "persistence": lambda: lambda o: persistence(values, o, horizon),
         "seasonal_naive": lambda: lambda o: seasonal_naive(values, o, horizon, evaluate.season),
@@ -42,12 +46,24 @@ def baseline_forecasters(values: np.ndarray, z: np.ndarray, norm: Normalization,
                                    norm.difference)
 
     def statistical(name: str):
-        fitted = fit_statistical(name, values[train_lo:train_hi], evaluate.season)
-        return lambda o: statistical_forecast(fitted, values, o, horizon)
+        model = (fitted or {}).get(name)
+        model = _fit_statistical((name, values, norm, evaluate)) if model is None else model
+        return lambda o: statistical_forecast(model, values, o, horizon)
 
     makers["linear"] = linear
     makers |= {name: (lambda name=name: statistical(name)) for name in STATISTICAL}
     return {name: makers[name]() for name in evaluate.baselines}
+
+
+def _fit_statistical(task: tuple) -> object:
+    name, values, norm, evaluate = task
+    train_lo, train_hi = norm.splits["train"]
+    return fit_statistical(name, values[train_lo:train_hi], evaluate.season)
+
+
+def _forward(task: tuple) -> np.ndarray:
+    model, values, origins, horizon = task
+    return statistical_forecast(model, values, origins, horizon)
 
 
 def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: WindowIndex, model: Ensemble,
@@ -56,26 +72,60 @@ def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: Wind
     """Per scored split: origins, actual values and every model's forecasts, (n, H), in original units,
     and each origin's recent volatility (for the interval). ``z`` is the scaled modelled series, ``features``
     its calendar inputs (lstm_forecast.prep.windows.series_tensors)."""
-    horizon = index.horizon
-    evaluate, _ = evaluate.resolve_stride(index.origins)  # the stages resolve it first and log it
-    first = min(index.origins[s][0] for s in SCORED_SPLITS)
-    if evaluate.season > first:
-        raise ArgumentError("season", evaluate.season, f"reaches before the start of the series: the first scored "
-                            f"origin is {first}; use a season <= {first}")
-    baselines = baseline_forecasters(values, z, norm, index, evaluate)
-    series = torch.tensor(z, dtype=torch.float32, device=device)
-    features = None if features is None else features.to(device)
-    model = model.to(device)
-    out = {}
-    for split in SCORED_SPLITS:
-        windows = split_windows(series, features, index, split, "last", horizon, evaluate.stride)
-        origins = windows.origins.cpu().numpy()
-        lstm = forecast(model, windows, horizon, strategy).double().cpu().numpy()
-        out[split] = {
-            "origins": origins,
-            "volatility": local_scale(values, origins, evaluate.interval_window, volatility_floor(scale)),
-            "actual": future_values(values, origins, horizon),
-            "forecasts": {"lstm": to_levels(norm.scaler.inverse(lstm), values, origins, norm.difference)}
-            | {name: forecaster(origins) for name, forecaster in baselines.items()},
-        }
+    return backtest_many([(values, z, norm, index, model, strategy, evaluate, scale, device, features)])[0]
+
+
+def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
+    """``backtest`` for each job of ``jobs`` (its arguments, in order; crossval's folds). The statistical
+    baselines, the costly part, are spread over the workers (lstm_forecast.parallel): first every fit, then
+    their forecasts in blocks of BLOCK_ORIGINS origins; each origin's forecast reads only the fitted model
+    and the values before it, so the blocks give the bytes one pass gives."""
+    plans = []
+    for j, (values, z, norm, index, model, strategy, evaluate, scale, device, features) in enumerate(jobs):
+        evaluate, _ = evaluate.resolve_stride(index.origins)  # the stages resolve it first and log it
+        first = min(index.origins[s][0] for s in SCORED_SPLITS)
+        if evaluate.season > first:
+            err = ArgumentError("season", evaluate.season, f"reaches before the start of the series: the first "
+                                f"scored origin is {first}; use a season <= {first}")
+            err.job = j
+            raise err
+        series = torch.tensor(z, dtype=torch.float32, device=device)
+        features = None if features is None else features.to(device)
+        windows = {split: split_windows(series, features, index, split, "last", index.horizon, evaluate.stride)
+                   for split in SCORED_SPLITS}
+        plans.append((evaluate, windows))
+    fits = [(j, name) for j, (evaluate, _) in enumerate(plans) for name in evaluate.baselines if name in STATISTICAL]
+    fitted = run_all(_fit_statistical, [(name, jobs[j][0], jobs[j][2], plans[j][0]) for j, name in fits],
+                     jobs=[j for j, _ in fits])
+    models = {key: model for key, model in zip(fits, fitted)}
+    blocks = [(j, name, split, lo) for j, name in fits for split in SCORED_SPLITS
+              for lo in range(0, len(plans[j][1][split].origins), BLOCK_ORIGINS)]
+    forwards = run_all(_forward, [(models[j, name], jobs[j][0],
+                                   plans[j][1][split].origins[lo:lo + BLOCK_ORIGINS].cpu().numpy(), jobs[j][3].horizon)
+                                  for j, name, split, lo in blocks], jobs=[j for j, *_ in blocks])
+    stat: dict[tuple, list[np.ndarray]] = {}
+    for (j, name, split, _), block in zip(blocks, forwards):
+        stat.setdefault((j, name, split), []).append(block)
+    out = []
+    for j, ((values, z, norm, index, model, strategy, _, scale, device, _), (evaluate, windows)) in enumerate(
+            zip(jobs, plans)):
+        with job_of(j):
+            baselines = baseline_forecasters(values, z, norm, index, evaluate,
+                                             {name: models[j, name] for jj, name in fits if jj == j})
+        model = model.to(device)
+        runs = {}
+        for split in SCORED_SPLITS:
+            origins = windows[split].origins.cpu().numpy()
+            lstm = forecast(model, windows[split], index.horizon, strategy).double().cpu().numpy()
+            done = {name: np.concatenate(stat[j, name, split]) for name in evaluate.baselines
+                    if (j, name, split) in stat}
+            runs[split] = {
+                "origins": origins,
+                "volatility": local_scale(values, origins, evaluate.interval_window, volatility_floor(scale)),
+                "actual": future_values(values, origins, index.horizon),
+                "forecasts": {"lstm": to_levels(norm.scaler.inverse(lstm), values, origins, norm.difference)}
+                | {name: done[name] if name in done else forecaster(origins)
+                   for name, forecaster in baselines.items()},
+            }
+        out.append(runs)
     return out

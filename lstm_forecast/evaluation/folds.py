@@ -13,19 +13,47 @@ import pandas as pd
 import torch
 
 from lstm_forecast.evaluation import metrics
-from lstm_forecast.data.artifacts import Span, WindowIndex
-from lstm_forecast.evaluation.assess import assess
+from lstm_forecast.data.artifacts import Normalization, Span, WindowIndex
+from lstm_forecast.evaluation.assess import assess_many
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.config.normalize import NormalizeParams
 from lstm_forecast.config.train import TrainParams
 from lstm_forecast.config.window import WindowParams
 from lstm_forecast.prep.splits import scale_series, window_origins
 from lstm_forecast.errors import ArgumentError
-from lstm_forecast.model.fitting import train_on
+from lstm_forecast.model.fitting import train_many
 from lstm_forecast.model.training import Diverged
+from lstm_forecast.parallel import job_of
 
 
 PER_STEP = re.compile(r"_h\d+$")
+
+
+def _plan(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
+          evaluate: EvaluateParams, freq: str | None) -> tuple[pd.DataFrame, Normalization, WindowIndex]:
+    """What normalize and window make of ``series`` split at ``splits``: the scaled frame, its normalization
+    and the window index."""
+    frame, norm = scale_series(series, splits, normalize.method, normalize.difference, normalize.outliers)
+    time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
+    origins = window_origins(len(frame), splits, time_step, window.horizon)
+    index = WindowIndex(time_step, window.target, window.horizon, origins, norm.scale_windows,
+                        window.calendar_inputs(freq))
+    return frame, norm, index
+
+
+def score_many(parts: list[tuple[pd.DataFrame, dict[str, Span]]], normalize: NormalizeParams, window: WindowParams,
+               train: TrainParams, evaluate: EvaluateParams, device: torch.device,
+               freq: str | None = None) -> list[dict[str, float]]:
+    """``score_split`` for each (series, splits) of ``parts``, their training and their baselines spread over
+    the workers together. An exception says which part failed in ``err.job`` (lstm_forecast.parallel)."""
+    plans = []
+    for j, (series, splits) in enumerate(parts):
+        with job_of(j):
+            plans.append(_plan(series, splits, normalize, window, evaluate, freq))
+    trained = train_many([(frame, index, train) for frame, _, index in plans], device)
+    assessed = assess_many([(frame, norm, index, result.model.eval(), train.strategy, evaluate)
+                            for (frame, norm, index), (result, _) in zip(plans, trained)], device)
+    return [{key: value for key, value in results.items() if key != "mase_scale"} for _, results in assessed]
 
 
 def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
@@ -34,31 +62,14 @@ def score_split(series: pd.DataFrame, splits: dict[str, Span], normalize: Normal
     """What the pipeline's normalize, window, train and evaluate stages would score on ``series`` split at
     ``splits``, keyed like evaluate.json (``val_lstm_mase``, ``test_lstm_vs_linear_dm_p``, ...) without
     ``mase_scale``. ``freq``: the series' frequency, for ``calendar: auto``; ``evaluate``: season resolved."""
-    frame, norm = scale_series(series, splits, normalize.method, normalize.difference, normalize.outliers)
-    time_step = window.input_length(evaluate.season, splits["train"][1] - splits["train"][0])
-    origins = window_origins(len(frame), splits, time_step, window.horizon)
-    index = WindowIndex(time_step, window.target, window.horizon, origins, norm.scale_windows,
-                        window.calendar_inputs(freq))
-    result, _ = train_on(frame, index, train, device)
-    _, results = assess(frame, norm, index, result.model.eval(), train.strategy, evaluate, device)
-    return {key: value for key, value in results.items() if key != "mase_scale"}
-
-
-def score_fold(series: pd.DataFrame, splits: dict[str, Span], normalize: NormalizeParams, window: WindowParams,
-               train: TrainParams, evaluate: EvaluateParams, device: torch.device,
-               freq: str | None = None) -> tuple[dict[str, float], float]:
-    """The fold's test-span scores, keyed like evaluate's without the ``test_`` prefix (``lstm_rmse``,
-    ``lstm_vs_linear_dm_p``, ...), and the LSTM's MASE on the fold's validation span. ``series`` holds the
-    fold's values only: nothing after its test span."""
-    results = score_split(series, splits, normalize, window, train, evaluate, device, freq)
-    test = {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
-    return test, results["val_lstm_mase"]
+    return score_many([(series, splits)], normalize, window, train, evaluate, device, freq)[0]
 
 
 @dataclass(frozen=True)
 class FoldScores:
-    """One fold's outcome: its number (oldest 1), split bounds, test scores (score_fold), the LSTM's validation
-    MASE, and the seconds it took."""
+    """One fold's outcome: its number (oldest 1), split bounds, test scores (``score_split``'s test keys
+    without the ``test_`` prefix: ``lstm_rmse``, ``lstm_vs_linear_dm_p``, ...), the LSTM's validation MASE,
+    and the seconds its share of the work took (the folds run together: their sum is the stage's work)."""
 
     k: int
     splits: dict[str, Span]
@@ -71,18 +82,26 @@ def cross_validate(series: pd.DataFrame, plans: list[tuple[int, dict[str, Span]]
                    window: WindowParams, train: TrainParams, evaluate: EvaluateParams, device: torch.device,
                    freq: str | None = None) -> Iterator[FoldScores]:
     """Every fold of ``plans`` (``prep.splits.fold_splits``), oldest first, rebuilt from its own values and
-    scored (``score_fold``). ``evaluate``: season resolved. A fold's ArgumentError or divergence says which
-    fold it was."""
-    for k, (length, splits) in enumerate(plans, start=1):
-        started = time.perf_counter()
-        where = f"in crossval fold {k} of {len(plans)} (training span {splits['train'][1]})"
-        try:
-            test, val = score_fold(series.iloc[:length], splits, normalize, window, train, evaluate, device, freq)
-        except ArgumentError as err:
-            raise ArgumentError(err.name, err.value, f"{err.reason}; {where}") from None
-        except Diverged as err:
-            raise Diverged(f"crossval fold {k} of {len(plans)}: {err}") from None
-        yield FoldScores(k, splits, test, val, time.perf_counter() - started)
+    scored, all folds' work spread over the workers together. ``evaluate``: season resolved. A fold's
+    ArgumentError or divergence says which fold it was."""
+    started = time.perf_counter()
+    try:
+        scored = score_many([(series.iloc[:length], splits) for length, splits in plans], normalize, window, train,
+                            evaluate, device, freq)
+    except ArgumentError as err:
+        raise ArgumentError(err.name, err.value, f"{err.reason}; {_where(err, plans)}") from None
+    except Diverged as err:
+        k = getattr(err, "job", 0) + 1
+        raise Diverged(f"crossval fold {k} of {len(plans)}: {err}") from None
+    seconds = (time.perf_counter() - started) / max(1, len(plans))
+    for k, ((_, splits), results) in enumerate(zip(plans, scored), start=1):
+        test = {key.removeprefix("test_"): value for key, value in results.items() if key.startswith("test_")}
+        yield FoldScores(k, splits, test, results["val_lstm_mase"], seconds)
+
+
+def _where(err: Exception, plans: list[tuple[int, dict[str, Span]]]) -> str:
+    k = getattr(err, "job", 0) + 1
+    return f"in crossval fold {k} of {len(plans)} (training span {plans[k - 1][1]['train'][1]})"
 
 
 def crossval_summary(folds: int, done: list[FoldScores]) -> tuple[dict[str, float], list[str]]:

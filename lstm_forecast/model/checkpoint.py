@@ -24,7 +24,9 @@ def save_checkpoint(path: str | os.PathLike, model: Ensemble | LSTMForecaster, m
     ``pipeline.predict`` (the scaler, the calendar, the bands), plain types too."""
     if isinstance(model, LSTMForecaster):
         model = Ensemble([model])
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    # Each tensor its own compact copy: the file's bytes then do not depend on how the weights lie in memory
+    # (views into training's flat buffer, or a worker's separate tensors).
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     # Through a file object: given a path, torch.save records that path's name inside the zip archive, and
     # the random temporary name would make every checkpoint's bytes differ.
     with atomic_path(path) as tmp, open(tmp, "wb") as f:

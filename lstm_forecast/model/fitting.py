@@ -14,7 +14,8 @@ from lstm_forecast.data.artifacts import CheckpointMeta, Normalization, WindowIn
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.model.fit_results import TrainResult
 from lstm_forecast.model.network import Ensemble
-from lstm_forecast.model.training import fit, refit
+from lstm_forecast.parallel import job_of
+from lstm_forecast.model.members import fit_many, refit
 from lstm_forecast.prep.scaling import fit_scaler
 from lstm_forecast.prep.windows import Windows, series_tensors, split_windows
 
@@ -40,14 +41,29 @@ def train_pairs(frame: pd.DataFrame, index: WindowIndex, params: TrainParams,
 def train_on(frame: pd.DataFrame, index: WindowIndex, params: TrainParams, device: torch.device | None = None,
              announce=lambda kernels: None) -> tuple[TrainResult, CheckpointMeta]:
     """The trained ensemble (each member's best validation epoch) and the meta its checkpoint carries."""
-    train, val, params = train_pairs(frame, index, params, device)
-    log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val),
-             device or "cpu", params.threads)
-    result = fit(train, val, params, device or torch.device("cpu"), announce)
-    if result.stopped_early:
-        log.info("early stop at epoch %d: no validation improvement for %d epochs", result.stopped_early,
-                 params.patience)
-    return result, CheckpointMeta.for_windows(tuple(m.best_epoch for m in result.members), index, params.strategy)
+    return train_many([(frame, index, params)], device, announce)[0]
+
+
+def train_many(jobs: list[tuple[pd.DataFrame, WindowIndex, TrainParams]], device: torch.device | None = None,
+               announce=lambda kernels: None) -> list[tuple[TrainResult, CheckpointMeta]]:
+    """``train_on`` for each (frame, index, params) of ``jobs`` (crossval's folds), every member of every job
+    trained in parallel (lstm_forecast.model.members.fit_many)."""
+    pairs = []
+    for j, (frame, index, params) in enumerate(jobs):
+        with job_of(j):
+            pairs.append(train_pairs(frame, index, params, device))
+    for train, val, params in pairs:
+        log.info("training on %d windows (validation %d) on %s, %d thread(s)", len(train), len(val),
+                 device or "cpu", params.threads)
+    results = fit_many(pairs, device or torch.device("cpu"), announce)
+    out = []
+    for result, (_, index, _), (_, _, params) in zip(results, jobs, pairs):
+        if result.stopped_early:
+            log.info("early stop at epoch %d: no validation improvement for %d epochs", result.stopped_early,
+                     params.patience)
+        out.append((result, CheckpointMeta.for_windows(tuple(m.best_epoch for m in result.members), index,
+                                                       params.strategy)))
+    return out
 
 
 def whole_series(norm: Normalization, values: np.ndarray) -> Normalization:

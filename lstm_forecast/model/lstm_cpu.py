@@ -29,7 +29,10 @@ from lstm_forecast.errors import ArgumentError, UserError
 
 SOURCE = Path(__file__).with_name("lstm_cpu.c")
 # -ffp-contract=off: no fused multiply-adds, so the vector width does not change a single result bit.
-FLAGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fPIC", "-shared"]
+# -fno-trapping-math: the comparisons that clamp exp's input may be vector selects (no FP exception is ever
+# read here); without it GCC leaves the activations scalar wherever the CPU lacks AVX-512's masks, and an
+# AVX2 machine ran the forward pass 3x slower than an AVX-512 one. Every result bit is the same either way.
+FLAGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-trapping-math", "-fPIC", "-shared"]
 # Widest hidden size this kernel runs: past it oneDNN trains faster (docs/performance.md).
 MAX_HIDDEN = 16
 BUILD_TIMEOUT_S = 120
@@ -47,6 +50,13 @@ def _cpu_signature() -> str:
         return platform.processor() or platform.machine()
     lines = [ln for ln in text.splitlines() if ln.startswith(("model name", "flags", "Features"))]
     return "\n".join(dict.fromkeys(lines))
+
+
+def march() -> str:
+    """The x86-64 target of the build: ``$LSTM_FORECAST_MARCH``, default ``native`` (this CPU). The results are
+    the same bits for any target; ``x86-64-v3`` (AVX2) shows on any machine what an AVX2-only CPU gets
+    (bench/speed.py --kernels)."""
+    return os.environ.get("LSTM_FORECAST_MARCH", "").strip() or "native"
 
 
 def compiler() -> list[str]:
@@ -80,7 +90,7 @@ def _build(cc: list[str], inputs: int, hidden: int) -> ctypes.CDLL:
         raise FileNotFoundError(f"{cc[0]} not found")
     version = subprocess.run([*cc, "--version"], capture_output=True, check=True, timeout=BUILD_TIMEOUT_S).stdout
     flags = [*FLAGS, f"-DINPUTS={inputs}", f"-DHIDDEN={hidden}"]
-    flags += ["-march=native"] if platform.machine() in ("x86_64", "AMD64") else []
+    flags += [f"-march={march()}"] if platform.machine() in ("x86_64", "AMD64") else []
     parts = [SOURCE.read_bytes(), *(a.encode() for a in [resolved, *cc, *flags]), version, _cpu_signature().encode()]
     key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
     errors = []

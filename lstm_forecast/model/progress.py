@@ -12,13 +12,15 @@ PROGRESS_SECONDS = 10.0
 
 
 class Progress:
-    """Log lines, at most every PROGRESS_SECONDS, saying where training is and how long it has left."""
+    """Log lines, at most every PROGRESS_SECONDS, saying where one member's training is and how long that
+    member has left (members may train side by side, each in its own process)."""
 
     def __init__(self, what: str, members: int, epochs: int):
-        # what: the lines' prefix ('' while training, 'retraining: ' while retraining on the whole series)
+        # what: the lines' prefix ('' while training, 'retraining: ' while retraining on the whole series);
+        # members: how many the ensemble has; epochs: this member's
         self.what, self.members, self.epochs = what, members, epochs
         self.started = self.last = time.perf_counter()
-        self.done = 0  # epochs finished, over all members
+        self.done = 0  # epochs finished
 
     def epoch_done(self) -> None:
         self.done += 1
@@ -28,7 +30,6 @@ class Progress:
         if now - self.last < PROGRESS_SECONDS:
             return
         self.last = now
-        total = self.members * self.epochs
-        left = (now - self.started) / self.done * (total - self.done) if self.done else math.nan
+        left = (now - self.started) / self.done * (self.epochs - self.done) if self.done else math.nan
         log.info("%smember %d of %d, epoch %d of %d%s; %s left", self.what, member, self.members, epoch,
                  self.epochs, detail, "unknown" if math.isnan(left) else f"about {left:.0f} s")

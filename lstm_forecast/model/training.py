@@ -14,11 +14,10 @@ from torch import nn
 from tqdm import tqdm
 
 from lstm_forecast.errors import StopAfterBatch
-from lstm_forecast.model.fit_results import MemberResult, TrainResult
-from lstm_forecast.model.forecasting import forecast, forecast_mse
-from lstm_forecast.model.network import Ensemble, LSTMForecaster, ModelConfig
+from lstm_forecast.model.fit_results import MemberResult
+from lstm_forecast.model.forecasting import forecast_mse
+from lstm_forecast.model.network import LSTMForecaster, ModelConfig
 from lstm_forecast.model.optim import single_buffer_adam
-from lstm_forecast.model.progress import Progress
 from lstm_forecast.prep.windows import Windows
 
 # Epochs with at least this many batches show a progress bar of their own.
@@ -125,45 +124,13 @@ def train_epoch(model: LSTMForecaster, train: Windows, order: torch.Tensor, sett
     return float(running) / len(order)
 
 
-def fit(train: Windows, val: Windows, settings: FitSettings, device: torch.device,
-        announce=lambda kernels: None) -> TrainResult:
-    """Train ``settings.ensemble`` members from seeds ``seed, seed + 1, ...`` (see ``fit_member``); the model
-    is their ensemble, scored on ``val`` like each member.
-
-    ``train`` yields the training pairs (one-step targets for ``recursive``, ``horizon`` targets for
-    ``direct``); ``val`` holds windows of the full horizon, whose H-step forecasts are scored in the
-    modelled series' scaled units (changes, with differencing; evaluate scores levels). ``announce`` is
-    told which LSTM kernels run, once they are built.
-    """
-    members, results = [], []
-    progress = Progress("", settings.ensemble, settings.epochs)
-    with StopAfterBatch() as stop:
-        for k in range(settings.ensemble):
-            model = build_model(settings, val.horizon if settings.strategy == "direct" else 1, device,
-                                settings.seed + k, train.input_size, train.time_step)
-            if k == 0:
-                announce(model.prepare_kernels(device))
-            results.append(fit_member(model, train, val, settings, settings.seed + k, stop,
-                                      lambda epoch, detail="", k=k: progress.tick(k + 1, epoch, detail),
-                                      progress.epoch_done))
-            members.append(model)
-    ensemble = Ensemble(members).eval()
-    if len(members) == 1:
-        return TrainResult(ensemble, results, results[0].best_val_loss, 0.0)
-    sample = val.thinned(VALIDATION_WINDOWS)
-    with torch.inference_mode():
-        each = torch.stack([forecast(member, sample, val.horizon, settings.strategy) for member in members])
-    spread = float(each.std(dim=0, correction=0).mean())
-    return TrainResult(ensemble, results, forecast_mse(ensemble, sample, settings.strategy), spread)
-
-
 def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: FitSettings, seed: int,
                stop: StopAfterBatch, tick=lambda epoch, detail="": None, epoch_done=lambda: None) -> MemberResult:
     """Train ``model`` with Adam on mini-batches shuffled by ``seed``; keep the weights of the epoch with the
     lowest validation loss, scored each epoch on at most VALIDATION_WINDOWS of ``val``, evenly spread.
     ``tick(epoch, detail)`` is called often, for progress lines; ``epoch_done()`` after each epoch."""
     sample = val.thinned(VALIDATION_WINDOWS)
-    orders, step = _optimisation(model, train, settings, seed)
+    orders, step = optimisation(model, train, settings, seed)
     best = BestEpoch(state=copy.deepcopy(model.state_dict()))
     result = MemberResult(seed, 0, math.inf, [], [], [])
     zero_loss = train.mean_square()
@@ -194,7 +161,7 @@ def fit_member(model: LSTMForecaster, train: Windows, val: Windows, settings: Fi
     return result
 
 
-def _optimisation(model: LSTMForecaster, train: Windows, settings: FitSettings, seed: int):
+def optimisation(model: LSTMForecaster, train: Windows, settings: FitSettings, seed: int):
     """The epochs' window orders, drawn from a generator seeded by ``seed`` (a function giving the next
     epoch's), and the optimizer step (Adam and its flat gradient buffer)."""
     device = next(model.parameters()).device
@@ -202,29 +169,3 @@ def _optimisation(model: LSTMForecaster, train: Windows, settings: FitSettings, 
     n = len(train)
     per_epoch = min(n, settings.steps_per_epoch * settings.batch_size) if settings.steps_per_epoch else n
     return (lambda: torch.randperm(n, generator=shuffle)[:per_epoch].to(device)), single_buffer_adam(model, settings.lr)
-
-
-def refit(train: Windows, settings: FitSettings, epochs: tuple[int, ...], outputs: int, device: torch.device,
-          announce=lambda kernels: None) -> Ensemble:
-    """Train the ensemble again on ``train``, member k from seed ``seed + k`` for ``epochs[k]`` epochs (the
-    epoch validation chose for it), with no validation: the last epoch's weights are kept. On the same
-    training windows this gives ``fit``'s members bit for bit; on the whole series, the model that
-    forecasts the future."""
-    members = []
-    progress = Progress("retraining: ", len(epochs), max(epochs, default=0))
-    with StopAfterBatch() as stop:
-        for k, member_epochs in enumerate(epochs):
-            seed = settings.seed + k
-            model = build_model(settings, outputs, device, seed, train.input_size, train.time_step)
-            if k == 0:
-                announce(model.prepare_kernels(device))
-            orders, step = _optimisation(model, train, settings, seed)
-            zero_loss = train.mean_square()
-            for epoch in range(1, member_epochs + 1):
-                loss = train_epoch(model, train, orders(), settings, epoch, step, stop,
-                                   lambda batch, batches, k=k, epoch=epoch: progress.tick(
-                                       k + 1, epoch, f", batch {batch} of {batches}"))
-                check_divergence(epoch, loss, loss, zero_loss)
-                progress.epoch_done()
-            members.append(model.eval())
-    return Ensemble(members).eval()

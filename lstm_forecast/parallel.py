@@ -1,0 +1,173 @@
+"""Independent work on every local core: ensemble members, cross-validation folds, baselines and backtest
+blocks run as tasks in worker processes, and come back in the order they were given.
+
+How many processes: ``$LSTM_FORECAST_WORKERS`` (default: the cores this process may run on). It is chosen
+outside params.yaml because it changes no number: each task seeds whatever it draws from its own
+arguments (ensemble member k from seed + k), reads nothing another task wrote, and its result is put in
+its place in the list, so 1 worker and 8 give the same bytes (tests/test_parallel.py, and through dvc).
+
+Workers are forked from the stage (Linux): they start in milliseconds with the stage's imports and data,
+and the tasks reach them without being copied. Where fork is not the platform's way (macOS, Windows) the
+tasks run one after the other. A worker runs its tasks alone (nested calls are serial) and with
+``threads`` torch threads; Ctrl-C reaches the stage, which tells its workers to stop after their batch.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+from lstm_forecast import errors
+from lstm_forecast.errors import Interrupted, StopAfterBatch, UserError
+
+log = logging.getLogger(__name__)
+
+WORKERS_ENV = "LSTM_FORECAST_WORKERS"
+# How often the stage looks up from waiting, to pass a Ctrl-C on to its workers.
+POLL_SECONDS = 0.1
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# In the stage: the call being spread (function and tasks), which forked workers inherit. In a worker: True.
+_job: tuple[Callable, Sequence] | None = None
+_in_worker = False
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity, where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def workers() -> int:
+    """``$LSTM_FORECAST_WORKERS``, else every core; a UserError naming the variable when it is not a whole
+    number >= 1."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return cores()
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise UserError(f"${WORKERS_ENV}={value!r} is not a number of worker processes; use a whole number "
+                        f">= 1 (1: one task at a time), or leave it unset for every core ({cores()} here)")
+    return count
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _start_worker(stop, logs, threads: int) -> None:
+    global _in_worker
+    _in_worker = True
+    errors.remote_stop = stop
+    # Log records go to the stage, which logs them as its own (its handlers, its order; a test's caplog).
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(logging.handlers.QueueHandler(logs))
+    # The stage handles Ctrl-C and passes it on through ``stop``; a SIGTERM ends a worker at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def _relay(logs) -> None:
+    """Log, in the stage, the records its workers sent."""
+    while True:
+        try:
+            record = logs.get_nowait()
+        except queue.Empty:
+            return
+        logging.getLogger(record.name).handle(record)
+
+
+def _run(i: int) -> bytes:
+    fn, tasks = _job
+    # Pickled here with the plain pickler: tensors travel as bytes, not as shared memory that outlives us.
+    return pickle.dumps(fn(tasks[i]), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@contextlib.contextmanager
+def job_of(job: int | None) -> Iterator[None]:
+    """An Exception raised inside is marked as job ``job``'s (``err.job``), for a caller that ran several jobs
+    at once (crossval's folds) to say which one failed."""
+    try:
+        yield
+    except Exception as err:
+        if job is not None and not hasattr(err, "job"):
+            err.job = job
+        raise
+
+
+def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Sequence[int] | None = None) -> list[R]:
+    """``[fn(task) for task in tasks]``, the tasks spread over ``workers()`` processes of ``threads`` torch
+    threads each (fewer where there are fewer tasks). ``fn`` must be a module-level function whose result
+    depends on its task alone. The first task (in order) that raises stops the others, and its exception is
+    raised here, as a serial run would raise it; with ``jobs`` (the job each task belongs to), marked as that
+    task's job (``job_of``)."""
+    count = 1 if _in_worker or not _can_fork() else min(workers(), len(tasks))
+    if count <= 1:
+        results = []
+        for i, task in enumerate(tasks):
+            with job_of(None if jobs is None else jobs[i]):
+                results.append(fn(task))
+        return results
+    global _job
+    _job = (fn, tasks)
+    context = multiprocessing.get_context("fork")
+    stop, logs = context.Event(), context.Queue()
+    per_worker = max(1, threads // count)
+    executor = ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker,
+                                   initargs=(stop, logs, per_worker))
+    finished = False
+    try:
+        with StopAfterBatch() as ctrl_c:
+            futures = [executor.submit(_run, i) for i in range(len(tasks))]
+            results = []
+            for i, future in enumerate(futures):
+                while True:
+                    _relay(logs)
+                    if ctrl_c.requested:
+                        stop.set()
+                    try:
+                        with job_of(None if jobs is None else jobs[i]):
+                            results.append(pickle.loads(future.result(timeout=POLL_SECONDS)))
+                        break
+                    except FutureTimeout:
+                        continue
+            # Every task finished before it looked at the stop: the stage stops here instead.
+            if ctrl_c.requested:
+                raise Interrupted("interrupted (Ctrl-C); nothing was saved", signal.SIGINT)
+        finished = True
+        return results
+    finally:
+        _job = None
+        if finished:
+            executor.shutdown(wait=True)  # the workers end, and what they logged has all been sent
+            _relay(logs)
+        else:
+            stop.set()
+            # Not one task more; workers still busy are ended (what they had done is of no use now).
+            processes = list(getattr(executor, "_processes", {}).values())
+            executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join()
+            _relay(logs)

@@ -1,0 +1,145 @@
+"""Work spread over worker processes (lstm_forecast/parallel.py): the worker count, results in task order,
+errors as a serial run raises them, log lines and Ctrl-C passed through, and the same bytes with any number
+of workers (the training here; every output through real dvc in test_same_bytes.py)."""
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from lstm_forecast import parallel
+from lstm_forecast.data.artifacts import CheckpointMeta
+from lstm_forecast.errors import ArgumentError, UserError
+from lstm_forecast.model.checkpoint import save_checkpoint
+from lstm_forecast.model.members import fit, refit
+from lstm_forecast.model.training import Diverged, FitSettings
+from tests.helpers import ROOT, SMALL_PARAMS, reference_training, run_stages, stage_argv, write_params
+from tests.test_train import sine_windows
+
+log = logging.getLogger("tests.parallel")
+
+
+def square(x):
+    return x * x
+
+
+def pid_after(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def nested(_):
+    return parallel.run_all(pid_after, [0.0, 0.0])
+
+
+def fails_at(i):
+    if i in (1, 3):
+        raise ArgumentError("batch_size", i, f"task {i} failed")
+    if i == 2:
+        raise Diverged("task 2 diverged")
+    time.sleep(0.3)
+    return i
+
+
+def logs(i):
+    log.info("task %d says hello", i)
+    return i
+
+
+@pytest.fixture
+def workers(monkeypatch):
+    def use(n):
+        monkeypatch.setenv(parallel.WORKERS_ENV, str(n))
+    return use
+
+
+def test_the_worker_count_defaults_to_the_cores_and_is_checked(monkeypatch):
+    monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
+    assert parallel.workers() == parallel.cores() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv(parallel.WORKERS_ENV, " 3 ")
+    assert parallel.workers() == 3
+    for bad in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv(parallel.WORKERS_ENV, bad)
+        with pytest.raises(UserError, match=rf"^\$LSTM_FORECAST_WORKERS='{bad}' is not a number of worker processes; "
+                                            r"use a whole number >= 1 \(1: one task at a time\), or leave it unset "
+                                            rf"for every core \({parallel.cores()} here\)$"):
+            parallel.workers()
+
+
+def test_results_come_back_in_task_order_from_several_processes(workers):
+    workers(2)
+    assert parallel.run_all(square, list(range(20))) == [x * x for x in range(20)]
+    pids = parallel.run_all(pid_after, [0.5, 0.5])
+    assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers, side by side
+    workers(1)
+    assert parallel.run_all(pid_after, [0.0, 0.0]) == [os.getpid()] * 2  # one: in this process
+
+
+def test_a_worker_runs_nested_work_itself(workers):
+    workers(2)
+    inner = parallel.run_all(nested, [0, 1])
+    assert all(len(set(pids)) == 1 for pids in inner) and os.getpid() not in inner[0]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_the_first_failing_task_in_order_is_the_error_raised(workers, count):
+    workers(count)
+    with pytest.raises(ArgumentError) as caught:
+        parallel.run_all(fails_at, [0, 1, 2, 3], jobs=[7, 8, 9, 9])
+    err = caught.value
+    # Rebuilt whole from a worker: its parts, its message, and the job it belonged to.
+    assert (err.name, err.value, err.reason, str(err), err.job) == ("batch_size", 1, "task 1 failed",
+                                                                    "batch_size=1: task 1 failed", 8)
+
+
+def test_what_workers_log_is_logged_by_the_caller(workers, caplog):
+    workers(2)
+    caplog.set_level("INFO", logger=log.name)
+    parallel.run_all(logs, [0, 1, 2])
+    assert sorted(r.getMessage() for r in caplog.records if r.name == log.name) == [
+        f"task {i} says hello" for i in range(3)]
+
+
+def test_members_train_to_the_same_bytes_with_one_worker_or_two(workers, tmp_path):
+    train, val = sine_windows()
+    settings = reference_training(FitSettings, epochs=3, batch_size=35, seed=3, ensemble=3, patience=0)
+    runs = {}
+    for count in (1, 2):
+        workers(count)
+        result = fit(train, val, settings, torch.device("cpu"))
+        again = refit(train, settings, (3, 2, 1), 1, torch.device("cpu"))
+        path = tmp_path / f"{count}.pt"
+        save_checkpoint(path, result.model, CheckpointMeta((1, 2, 3), 10, "sequence", 1, "recursive"))
+        runs[count] = (path.read_bytes(), [(m.train_losses, m.val_losses, m.best_epoch) for m in result.members],
+                       result.val_loss, result.spread, [p.detach().clone() for p in again.parameters()])
+    one, two = runs[1], runs[2]
+    assert one[0] == two[0] and one[1:4] == two[1:4]
+    assert all(torch.equal(a, b) for a, b in zip(one[4], two[4]))
+    assert len({tuple(m[0]) for m in one[1]}) == 3  # three members, each its own trajectory
+
+
+def test_ctrl_c_stops_every_worker_after_its_batch(tiny_project):
+    run_stages(["ingest", "normalize", "window"])
+    write_params(tiny_project / "params.yaml", {**SMALL_PARAMS, "train": {**SMALL_PARAMS["train"], "epochs": 100000,
+                                                                          "ensemble": 2}})
+    env = {**os.environ, "PYTHONPATH": str(ROOT), parallel.WORKERS_ENV: "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.train", *stage_argv("train")], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if "training on" in line:
+            break
+    time.sleep(2.0)  # both members well into training, each in its worker
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 128 + signal.SIGINT
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: interrupted (Ctrl-C) at epoch ") and last.endswith(
+        "; nothing was saved (dvc repro reruns the stage)"), err
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in children)  # no worker left behind
+    assert not (tiny_project / "models").exists()
