@@ -143,3 +143,25 @@ def test_ctrl_c_stops_every_worker_after_its_batch(tiny_project):
         "; nothing was saved (dvc repro reruns the stage)"), err
     assert not any(os.path.exists(f"/proc/{pid}") for pid in children)  # no worker left behind
     assert not (tiny_project / "models").exists()
+
+
+@pytest.mark.parametrize("strategy", ["recursive", "direct"])
+def test_forecasts_are_the_same_bits_in_blocks_of_any_size_and_on_any_worker(workers, monkeypatch, strategy):
+    from lstm_forecast.model import forecasting
+    from lstm_forecast.model.network import LSTMForecaster, ModelConfig
+    from lstm_forecast.prep.windows import Windows
+
+    torch.manual_seed(0)
+    model = LSTMForecaster(ModelConfig(hidden_size=8, input_size=2, output_size=1 if strategy == "recursive" else 6,
+                                       highway=12)).eval()
+    series, features = torch.randn(700), torch.randn(700, 1)
+    windows = Windows(series, (12, 680), 12, "last", 6, 1, False, features)
+    workers(1)
+    monkeypatch.setattr(forecasting, "TASK_WINDOWS", 10_000)
+    whole = forecasting.forecast(model, windows, 6, strategy)  # every window in one batch
+    monkeypatch.setattr(forecasting, "TASK_WINDOWS", 50)
+    monkeypatch.setattr(forecasting, "FORECAST_CHUNK", 16)
+    serial = forecasting.forecast(model, windows, 6, strategy)
+    workers(2)
+    spread = forecasting.forecast(model, windows, 6, strategy)
+    assert whole.shape == (668, 6) and torch.equal(whole, serial) and torch.equal(whole, spread)

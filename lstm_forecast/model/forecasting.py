@@ -10,12 +10,15 @@ import torch
 
 from lstm_forecast.model.network import LSTMForecaster
 from lstm_forecast.model.progress import PROGRESS_SECONDS
+from lstm_forecast.parallel import run_all
 from lstm_forecast.prep.windows import Windows
 
 log = logging.getLogger(__name__)
 
 # Windows per forward pass when forecasting: bounds memory on long series.
 FORECAST_CHUNK = 4096
+# Windows per task when a forecast is spread over the workers.
+TASK_WINDOWS = 256
 
 
 def forecast(model: LSTMForecaster, windows: Windows, horizon: int, strategy: str) -> torch.Tensor:
@@ -26,11 +29,24 @@ def forecast(model: LSTMForecaster, windows: Windows, horizon: int, strategy: st
     Either way only the window's inputs are read: never a value at or after its first future index (calendar
     inputs, known in advance, excepted). Windows scaled by their own statistics are forecast in that scale
     and mapped back with the same statistics.
+
+    On the CPU, blocks of TASK_WINDOWS windows are tasks for the workers (lstm_forecast.parallel): a window's
+    forecast is the same bits in a batch of any size (tests/test_parallel.py), so they change nothing.
     """
+    n = len(windows)
+    blocks = [(model, windows, horizon, strategy, lo, min(lo + TASK_WINDOWS, n)) for lo in range(0, n, TASK_WINDOWS)]
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    parts = run_all(_forecast_block, blocks) if on_cpu else [_forecast_block(block) for block in blocks]
+    return torch.cat(parts) if parts else torch.empty(0, horizon)
+
+
+def _forecast_block(task: tuple) -> torch.Tensor:
+    """``forecast`` of windows ``lo .. hi - 1``, FORECAST_CHUNK at a time."""
+    model, windows, horizon, strategy, lo, hi = task
     out = []
     with torch.inference_mode():
-        for start in range(0, len(windows), FORECAST_CHUNK):
-            positions = torch.arange(start, min(start + FORECAST_CHUNK, len(windows)))
+        for start in range(lo, hi, FORECAST_CHUNK):
+            positions = torch.arange(start, min(start + FORECAST_CHUNK, hi))
             x = windows.inputs(positions)  # (T, B, input_size)
             # clone(): a slice of the (T, B, out) output would keep the whole output alive until the end.
             if strategy == "direct":

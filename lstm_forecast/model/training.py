@@ -52,7 +52,9 @@ class FitSettings:
     batch_size: int = 32
     epochs: int = 30
     seed: int = 42
-    patience: int = 0  # epochs without validation improvement before stopping; 0: off
+    # Epochs without validation improvement before stopping (0: off); 10 changed no validation score but one
+    # (better) on the panel, where 5 cost accuracy (docs/panel.md).
+    patience: int = 10
     # recursive: a one-step model rolled forward at forecast time; direct: H outputs at once.
     strategy: Literal["recursive", "direct"] = "recursive"
     # Batches per epoch, drawn at random from all training windows; 0: every window once.
