@@ -28,15 +28,15 @@ def sine_series(n: int = 240, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="MS"), "level": values.round(3)})
 
 
-# The tests' own small configuration: one member, levels, no calendar inputs, no highway, a split conformal
-# interval, so that what each test checks does not move with the panel-chosen defaults, which are also the
-# params dataclasses' (tests/test_pipeline_dvc.py runs those too).
+# The tests' own small configuration: one member, every epoch run (no early stopping), levels, no calendar
+# inputs, no highway, a split conformal interval, so that what each test checks does not move with the
+# panel-chosen defaults, which are also the params dataclasses' (tests/test_pipeline_dvc.py runs those too).
 SMALL_PARAMS = {
     "ingest": {"path": "series.csv", "missing": "error"},
     "normalize": {"train": 0.6, "val": 0.2, "test": 0.2, "method": "zscore", "difference": False},
     "window": {"time_step": 12, "target": "sequence", "calendar": []},
-    "train": {"hidden_size": 8, "num_layers": 2, "lr": 0.01, "batch_size": 16, "epochs": 3, "seed": 1, "threads": 1,
-              "ensemble": 1, "steps_per_epoch": 0, "highway": False},
+    "train": {"hidden_size": 8, "num_layers": 2, "lr": 0.01, "batch_size": 16, "epochs": 3, "patience": 0, "seed": 1,
+              "threads": 1, "ensemble": 1, "steps_per_epoch": 0, "highway": False},
     # The statistical baselines have tests of their own (test_statistical.py): AutoARIMA's fits alone would
     # add seconds to every small run.
     "evaluate": {"season": 24, "interval_method": "split", "baselines": ["persistence", "seasonal_naive", "linear"]},
