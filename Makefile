@@ -24,7 +24,7 @@ repro: $(STAMP)
 	dvc repro
 
 test: $(STAMP)
-	$(PYTHON) -m pytest
+	$(PYTHON) -m lstm_forecast.numerics pytest
 
 bench: $(STAMP)
 	$(PYTHON) bench/speed.py --repro 1

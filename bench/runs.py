@@ -5,6 +5,7 @@ series (a synthetic 5-minute series) with each stage's seconds and the longest s
     .venv/bin/python bench/runs.py --repro 3      # the dvc repro timings alone, medians of three runs
     .venv/bin/python bench/runs.py --long 200000  # a 200,000-row 5-minute CSV at the defaults
     .venv/bin/python bench/runs.py --stages 3     # each stage's seconds, 1 worker against every core
+    .venv/bin/python bench/runs.py --numerics 3   # each stage's seconds, pinned numerics against native
 """
 from __future__ import annotations
 
@@ -103,21 +104,26 @@ def outputs_digest(repo: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def report_stages(runs: int) -> None:
+def report_stages(runs: int, numerics: bool = False) -> None:
     """The default `dvc repro` of the shipped series, in fresh scratch repositories, with
-    LSTM_FORECAST_WORKERS=1 and with every core, alternated ``runs`` times: each stage's median seconds, the
-    whole wall time, the ratio of the two (median of the per-run ratios) and whether the outputs' bytes agree."""
+    LSTM_FORECAST_WORKERS=1 and with every core (``numerics``: every core, with the stages' pinned numerics and
+    with LSTM_FORECAST_NUMERICS=native), alternated ``runs`` times: each stage's median seconds, the whole wall
+    time, the ratio of the two (median of the per-run ratios) and whether the outputs' bytes agree."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    settings = {"1 worker": "1", f"{cores} workers": str(cores)}
+    if numerics:
+        settings = {"pinned": {"LSTM_FORECAST_NUMERICS": "portable"}, "native": {"LSTM_FORECAST_NUMERICS": "native"}}
+    else:
+        settings = {"1 worker": {"LSTM_FORECAST_WORKERS": "1"},
+                    f"{cores} workers": {"LSTM_FORECAST_WORKERS": str(cores)}}
     times: dict[str, list[tuple[float, dict[str, float]]]] = {k: [] for k in settings}
-    digests = set()
+    digests: dict[str, set[str]] = {k: set() for k in settings}
     for _ in range(runs):
-        for label, workers in settings.items():
+        for label, extra in settings.items():
             with tempfile.TemporaryDirectory() as tmp:
                 repo = Path(tmp)
-                env = scratch_repo(repo) | {"LSTM_FORECAST_WORKERS": workers}
+                env = scratch_repo(repo) | extra
                 times[label].append(timed_repro(repo, env))
-                digests.add(outputs_digest(repo))
+                digests[label].add(outputs_digest(repo))
     labels = list(settings)
     print(f"default dvc repro of the shipped series, medians of {runs} run(s) each (seconds):")
     print(f"  {'stage':<10}" + "".join(f"{label:>12}" for label in labels))
@@ -126,9 +132,13 @@ def report_stages(runs: int) -> None:
                                          for label in labels))
     print(f"  {'total':<10}" + "".join(f"{statistics.median(t[0] for t in times[label]):12.1f}" for label in labels))
     ratios = [b[0] / a[0] for a, b in zip(times[labels[0]], times[labels[-1]])]
-    print(f"{labels[-1]} / 1 worker, per run: {', '.join(f'{r:.3f}' for r in ratios)} (median "
+    print(f"{labels[-1]} / {labels[0]}, per run: {', '.join(f'{r:.3f}' for r in ratios)} (median "
           f"{statistics.median(ratios):.3f})")
-    print(f"outputs: {'byte-identical in every run' if len(digests) == 1 else f'{len(digests)} different sets'}")
+    for label in labels:
+        same = len(digests[label]) == 1
+        print(f"outputs, {label}: {'the same bytes in every run' if same else 'differ between runs'}")
+    same = len(set.union(*digests.values())) == 1
+    print(f"outputs, {' against '.join(labels)}: {'byte-identical' if same else 'different'}")
 
 
 def report_repro(runs: int) -> None:
@@ -240,9 +250,11 @@ if __name__ == "__main__":
                         "series instead")
     parser.add_argument("--stages", type=int, metavar="RUNS", help="each stage's seconds with 1 worker and with every "
                         "core, RUNS runs of each, instead")
+    parser.add_argument("--numerics", type=int, metavar="RUNS", help="each stage's seconds on every core with the "
+                        "stages' pinned numerics and with LSTM_FORECAST_NUMERICS=native, RUNS runs of each, instead")
     args = parser.parse_args()
-    if args.stages:
-        report_stages(args.stages)
+    if args.stages or args.numerics:
+        report_stages(args.stages or args.numerics, numerics=bool(args.numerics))
     elif args.long:
         report_long(args.long)
     else:

@@ -120,6 +120,47 @@ def profile_step(epochs: int = 3) -> None:
           "  (linear layers, loss, batch gathering, autograd bookkeeping)")
 
 
+def epoch_split(epochs: int = 6) -> None:
+    """Where an epoch of the train stage's loop goes at the default configuration (batch 32, 192 steps, 2 x 16,
+    the highway, 50 batches an epoch; no calendar inputs), by cProfile over one member's ``epochs`` epochs:
+    training steps (the kernel's forward and backward, Adam), validation, the best epoch's weights kept,
+    the progress lines."""
+    import cProfile
+    import pstats
+
+    from lstm_forecast.model import forecasting, lstm_cpu, optim, progress, training
+
+    torch.set_num_threads(1)
+    values = pd.read_excel(ROOT / "data" / "sunspots.xlsx", engine="openpyxl")["sunspots"].to_numpy(np.float64)
+    z = torch.tensor(fit_scaler(values[:1974], "zscore").transform(values), dtype=torch.float32)
+    train = Windows(z, (192, 1974), 192, "sequence")
+    val = Windows(z, (1974, 2397), 192, "last")
+    settings = FitSettings(epochs=epochs, patience=0, ensemble=1)
+    fit(train, val, FitSettings(epochs=1, ensemble=1), torch.device("cpu"))  # warm up: the kernel's build
+    profiler = cProfile.Profile()
+    profiler.runcall(fit, train, val, settings, torch.device("cpu"))
+    stats = pstats.Stats(profiler)
+    cumulative = {(f[0], f[2]): v[3] for f, v in stats.stats.items()}
+
+    def seconds(module, name: str) -> float:
+        return sum(t for (file, fn), t in cumulative.items() if fn == name and file == module.__file__)
+
+    total = seconds(training, "fit_member")
+    parts = {
+        "training steps": seconds(training, "train_epoch"),
+        "  of which the kernel's forward": seconds(lstm_cpu, "forward"),
+        "  of which the kernel's backward": seconds(lstm_cpu, "backward"),
+        "  of which Adam": seconds(optim, "step"),
+        "validation (forecast_mse)": seconds(forecasting, "forecast_mse"),
+        "best epoch's weights kept": seconds(training, "offer"),
+        "progress lines": seconds(progress, "tick") + seconds(progress, "epoch_done"),
+    }
+    print(f"one member's {epochs} epochs at the default configuration, cProfile (its overhead included): "
+          f"{total / epochs:.3f} s an epoch")
+    for name, value in parts.items():
+        print(f"  {name:<34} {value / epochs:7.3f} s an epoch  {100 * value / total:5.1f}%")
+
+
 def time_kernels(repeats: int = 200) -> None:
     """One LSTM call, forward and backward (training) or forward only (forecasting), on lstm_cpu.c's kernel
     and on torch's, 1 thread: medians of 5 rounds of ``repeats`` calls."""
@@ -255,7 +296,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6, help="epochs per configuration and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of all configurations")
     parser.add_argument("--repro", type=int, default=0, help="full, no-op and plot-only `dvc repro` runs to time")
-    parser.add_argument("--profile", action="store_true", help="also print where a reference-config epoch goes")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where a reference-config epoch goes, and a default-config one")
     parser.add_argument("--kernels", action="store_true",
                         help="also time single LSTM calls on lstm_cpu.c's kernel against torch's")
     parser.add_argument("--stage-epoch", type=int, default=0, metavar="RUNS",
@@ -290,6 +332,7 @@ def main() -> None:
         time_builds()
     if args.profile:
         profile_step()
+        epoch_split()
     for points in args.memory:
         window_mib, train_mib = peak_rss_window_train(points)
         print(f"peak RSS, {points:>10,} points: window {window_mib:7.0f} MiB, train {train_mib:7.0f} MiB")

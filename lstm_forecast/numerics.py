@@ -57,3 +57,19 @@ def pin() -> list[str]:
         return []
     os.environ.update(PORTABLE)
     return [name for name in LIBRARIES if name in sys.modules]
+
+
+def main(argv: list[str]) -> None:
+    """``python -m lstm_forecast.numerics MODULE [ARGS...]``: run ``python -m MODULE ARGS...`` pinned from its
+    first line (``make test`` runs pytest so: its plugins load numpy before any conftest could pin it)."""
+    import runpy
+
+    if not argv:
+        raise SystemExit("usage: python -m lstm_forecast.numerics MODULE [ARGS...]")
+    pin()
+    sys.argv = [argv[0], *argv[1:]]
+    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -18,7 +18,6 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
-import pickle
 import queue
 import signal
 import sys
@@ -97,10 +96,9 @@ def _relay(logs) -> None:
         logging.getLogger(record.name).handle(record)
 
 
-def _run(i: int) -> bytes:
+def _run(i: int):
     fn, tasks = _job
-    # Pickled here with the plain pickler: tensors travel as bytes, not as shared memory that outlives us.
-    return pickle.dumps(fn(tasks[i]), protocol=pickle.HIGHEST_PROTOCOL)
+    return fn(tasks[i])
 
 
 @contextlib.contextmanager
@@ -147,7 +145,7 @@ def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Se
                         stop.set()
                     try:
                         with job_of(None if jobs is None else jobs[i]):
-                            results.append(pickle.loads(future.result(timeout=POLL_SECONDS)))
+                            results.append(future.result(timeout=POLL_SECONDS))
                         break
                     except FutureTimeout:
                         continue

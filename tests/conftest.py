@@ -5,8 +5,15 @@ import os
 import shutil
 import sys
 
-import pytest
-import torch
+from lstm_forecast import numerics
+
+# The tests compute as the stages do: every library's CPU code path pinned before torch loads, so that a
+# result computed here equals the committed one (tests/test_same_bytes.py runs the unpinned paths). Plugins
+# (pyarrow's, hydra's) have loaded numpy by now: `make test` pins it in the environment it starts pytest in.
+assert "torch" not in numerics.pin(), "torch was imported before tests/conftest.py could pin its code paths"
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from tests.helpers import (SMALL_PARAMS, STAGES, commit, full_params, git_status, make_repo, repro, sine_series,
                            write_params)

@@ -24,7 +24,8 @@ def assess(frame: pd.DataFrame, norm: Normalization, index: WindowIndex, model: 
     return assess_many([(frame, norm, index, model, strategy, evaluate)], device)[0]
 
 
-def assess_many(jobs: list[tuple], device: torch.device | None = None) -> list[tuple[dict[str, dict], dict[str, float]]]:
+def assess_many(jobs: list[tuple], device: torch.device | None = None
+                ) -> list[tuple[dict[str, dict], dict[str, float]]]:
     """``assess`` for each (frame, norm, index, model, strategy, evaluate) of ``jobs`` (crossval's folds), their
     baselines' backtests spread over the workers together (``backtest.backtest_many``)."""
     backtests, scoring = [], []

@@ -74,8 +74,10 @@ def refit(train: Windows, settings: FitSettings, epochs: tuple[int, ...], output
     if epochs:
         announce(build_model(settings, outputs, device, settings.seed, train.input_size, train.time_step)
                  .prepare_kernels(device))
-    tasks = [("refit", k, train, None, settings, device, outputs, member_epochs) for k, member_epochs in enumerate(epochs)]
-    members = [_rebuilt(settings, outputs, device, k, train, state) for k, (state, _) in enumerate(_members(tasks, device))]
+    tasks = [("refit", k, train, None, settings, device, outputs, member_epochs)
+             for k, member_epochs in enumerate(epochs)]
+    trained = _members(tasks, device)
+    members = [_rebuilt(settings, outputs, device, k, train, state) for k, (state, _) in enumerate(trained)]
     return Ensemble(members).eval()
 
 
