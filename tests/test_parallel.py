@@ -158,10 +158,10 @@ def test_forecasts_are_the_same_bits_in_blocks_of_any_size_and_on_any_worker(wor
     windows = Windows(series, (12, 680), 12, "last", 6, 1, False, features)
     workers(1)
     monkeypatch.setattr(forecasting, "TASK_WINDOWS", 10_000)
-    whole = forecasting.forecast(model, windows, 6, strategy)  # every window in one batch
+    whole = forecasting.forecast(model, windows, 6, strategy, spread=True)  # every window in one batch
     monkeypatch.setattr(forecasting, "TASK_WINDOWS", 50)
     monkeypatch.setattr(forecasting, "FORECAST_CHUNK", 16)
-    serial = forecasting.forecast(model, windows, 6, strategy)
+    serial = forecasting.forecast(model, windows, 6, strategy, spread=True)
     workers(2)
-    spread = forecasting.forecast(model, windows, 6, strategy)
+    spread = forecasting.forecast(model, windows, 6, strategy, spread=True)
     assert whole.shape == (668, 6) and torch.equal(whole, serial) and torch.equal(whole, spread)

@@ -19,8 +19,8 @@ from lstm_forecast.parallel import job_of, run_all
 from lstm_forecast.prep.windows import split_windows
 
 SCORED_SPLITS = ("val", "test")
-# Origins per task of a statistical baseline's backtest: the tasks the workers share.
-BLOCK_ORIGINS = 128
+# Origins per task of a statistical baseline's backtest: small enough that the blocks share out evenly.
+BLOCK_ORIGINS = 32
 
 
 def future_values(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
@@ -116,7 +116,7 @@ def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
         runs = {}
         for split in SCORED_SPLITS:
             origins = windows[split].origins.cpu().numpy()
-            lstm = forecast(model, windows[split], index.horizon, strategy).double().cpu().numpy()
+            lstm = forecast(model, windows[split], index.horizon, strategy, spread=True).double().cpu().numpy()
             done = {name: np.concatenate(stat[j, name, split]) for name in evaluate.baselines
                     if (j, name, split) in stat}
             runs[split] = {

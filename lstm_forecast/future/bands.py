@@ -81,7 +81,7 @@ def rolling_forecasts(model: Ensemble, strategy: str, inputs: Inputs, norm: Norm
     n = len(inputs.values)
     stop = n + 1 if stop is None else stop
     windows = Windows(inputs.z, (first, stop), time_step, "last", steps, stride, scale_windows, inputs.features)
-    scaled = forecast(model, windows, steps, strategy).double().numpy()
+    scaled = forecast(model, windows, steps, strategy, spread=True).double().numpy()
     origins = windows.origins.numpy()
     return origins, to_levels(norm.scaler.inverse(scaled), inputs.values, origins, norm.difference)
 

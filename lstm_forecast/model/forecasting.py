@@ -17,11 +17,12 @@ log = logging.getLogger(__name__)
 
 # Windows per forward pass when forecasting: bounds memory on long series.
 FORECAST_CHUNK = 4096
-# Windows per task when a forecast is spread over the workers.
-TASK_WINDOWS = 256
+# Windows per task when a forecast is spread over the workers: small enough that the blocks share out evenly.
+TASK_WINDOWS = 64
 
 
-def forecast(model: LSTMForecaster, windows: Windows, horizon: int, strategy: str) -> torch.Tensor:
+def forecast(model: LSTMForecaster, windows: Windows, horizon: int, strategy: str,
+             spread: bool = False) -> torch.Tensor:
     """Scaled forecasts of the ``horizon`` values after each window: (len(windows), horizon).
 
     ``direct``: the model's last step outputs all ``horizon`` values at once. ``recursive``: the model
@@ -30,13 +31,15 @@ def forecast(model: LSTMForecaster, windows: Windows, horizon: int, strategy: st
     inputs, known in advance, excepted). Windows scaled by their own statistics are forecast in that scale
     and mapped back with the same statistics.
 
-    On the CPU, blocks of TASK_WINDOWS windows are tasks for the workers (lstm_forecast.parallel): a window's
-    forecast is the same bits in a batch of any size (tests/test_parallel.py), so they change nothing.
+    With ``spread`` (the backtests: many windows, called once), blocks of TASK_WINDOWS windows are tasks for
+    the workers on the CPU (lstm_forecast.parallel): a window's forecast is the same bits in a batch of any
+    size (tests/test_parallel.py), so they change nothing. Not for a call made every epoch (validation):
+    starting the workers would cost more than it saves.
     """
     n = len(windows)
     blocks = [(model, windows, horizon, strategy, lo, min(lo + TASK_WINDOWS, n)) for lo in range(0, n, TASK_WINDOWS)]
     on_cpu = next(model.parameters()).device.type == "cpu"
-    parts = run_all(_forecast_block, blocks) if on_cpu else [_forecast_block(block) for block in blocks]
+    parts = run_all(_forecast_block, blocks) if spread and on_cpu else [_forecast_block(block) for block in blocks]
     return torch.cat(parts) if parts else torch.empty(0, horizon)
 
 
