@@ -14,7 +14,7 @@ from lstm_forecast.model.forecasting import forecast, to_levels
 from lstm_forecast.evaluation.intervals import local_scale, volatility_floor
 from lstm_forecast.model.network import Ensemble
 from lstm_forecast.config.evaluate import EvaluateParams
-from lstm_forecast.evaluation.statistical import STATISTICAL, fit_statistical, statistical_forecast
+from lstm_forecast.evaluation.statistical import STATISTICAL, fit_statistical, preload, statistical_forecast
 from lstm_forecast.parallel import job_of, run_all
 from lstm_forecast.prep.windows import split_windows
 
@@ -95,6 +95,8 @@ def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
                    for split in SCORED_SPLITS}
         plans.append((evaluate, windows))
     fits = [(j, name) for j, (evaluate, _) in enumerate(plans) for name in evaluate.baselines if name in STATISTICAL]
+    if fits:
+        preload()
     fitted = run_all(_fit_statistical, [(name, jobs[j][0], jobs[j][2], plans[j][0]) for j, name in fits],
                      jobs=[j for j, _ in fits])
     models = {key: model for key, model in zip(fits, fitted)}

@@ -5,6 +5,7 @@ parameters and initial states, ARIMA its coefficients; Theta keeps its parameter
 test and decomposition on the history at each origin (still reading nothing after it)."""
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 
@@ -38,6 +39,12 @@ def usable_season(name: str, season: int, train_length: int) -> tuple[int, str]:
     if train_length < 2 * season:
         return 1, f"the training span ({train_length} values) holds fewer than two seasons of {season}"
     return season, ""
+
+
+def preload() -> None:
+    """Import statsforecast's models now (over a second): in the stage, before its workers are forked, so that
+    each of them starts its first fit at once instead of importing them again."""
+    importlib.import_module("statsforecast.models")
 
 
 def fit_statistical(name: str, train: np.ndarray, season: int):
