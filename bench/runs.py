@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import os
 import statistics
 import shutil
@@ -76,69 +75,29 @@ def time_repro() -> tuple[float, ...]:
         return tuple(walls)
 
 
-def timed_repro(repo: Path, env: dict, argv=("dvc", "repro", "--no-run-cache")) -> tuple[float, dict[str, float]]:
-    """Run ``argv`` in ``repo``: the wall time, and each stage's seconds from its "Running stage" line to the
-    next one's (the last to the end); the longest silence of the log is left to report_long."""
-    started = time.perf_counter()
+def timed_repro(repo: Path, env: dict) -> tuple[float, dict[str, float], tuple[float, str]]:
+    """Run `dvc repro --no-run-cache` in ``repo``: the wall time, each stage's seconds from its "Running stage"
+    line to the next one's (the last to the end), and the longest time the log stayed silent with the line
+    before that silence."""
+    started = last = time.perf_counter()
     stages: dict[str, float] = {}
-    proc = subprocess.Popen(list(argv), cwd=repo, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    silence, before, previous = 0.0, "", ""
+    proc = subprocess.Popen(["dvc", "repro", "--no-run-cache"], cwd=repo, env={**env, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:
+        now = time.perf_counter()
+        if now - last > silence:
+            silence, before = now - last, previous
+        last, previous = now, line.strip()
         lines.append(line)
         if line.startswith("Running stage '"):
-            stages[line.split("'")[1]] = time.perf_counter()
+            stages[line.split("'")[1]] = now
     if proc.wait() != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed in {repo}:\n{''.join(lines[-30:])}")
+        raise RuntimeError(f"dvc repro failed in {repo}:\n{''.join(lines[-30:])}")
     total = time.perf_counter() - started
     ends = [*list(stages.values())[1:], started + total]
-    return total, {name: end - begin for (name, begin), end in zip(stages.items(), ends)}
-
-
-def outputs_digest(repo: Path) -> str:
-    """One hash over every output the repro wrote (data/, models/, metrics/, dvc.lock), file by file."""
-    digest = hashlib.sha256()
-    for path in sorted(p for d in ("data", "models", "metrics") for p in (repo / d).rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(repo)).encode() + b"\0" + path.read_bytes())
-    digest.update((repo / "dvc.lock").read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def report_stages(runs: int, numerics: bool = False) -> None:
-    """The default `dvc repro` of the shipped series, in fresh scratch repositories, with
-    LSTM_FORECAST_WORKERS=1 and with every core (``numerics``: every core, with the stages' pinned numerics and
-    with LSTM_FORECAST_NUMERICS=native), alternated ``runs`` times: each stage's median seconds, the whole wall
-    time, the ratio of the two (median of the per-run ratios) and whether the outputs' bytes agree."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if numerics:
-        settings = {"pinned": {"LSTM_FORECAST_NUMERICS": "portable"}, "native": {"LSTM_FORECAST_NUMERICS": "native"}}
-    else:
-        settings = {"1 worker": {"LSTM_FORECAST_WORKERS": "1"},
-                    f"{cores} workers": {"LSTM_FORECAST_WORKERS": str(cores)}}
-    times: dict[str, list[tuple[float, dict[str, float]]]] = {k: [] for k in settings}
-    digests: dict[str, set[str]] = {k: set() for k in settings}
-    for _ in range(runs):
-        for label, extra in settings.items():
-            with tempfile.TemporaryDirectory() as tmp:
-                repo = Path(tmp)
-                env = scratch_repo(repo) | extra
-                times[label].append(timed_repro(repo, env))
-                digests[label].add(outputs_digest(repo))
-    labels = list(settings)
-    print(f"default dvc repro of the shipped series, medians of {runs} run(s) each (seconds):")
-    print(f"  {'stage':<10}" + "".join(f"{label:>12}" for label in labels))
-    for stage in times[labels[0]][0][1]:
-        print(f"  {stage:<10}" + "".join(f"{statistics.median(t[1][stage] for t in times[label]):12.1f}"
-                                         for label in labels))
-    print(f"  {'total':<10}" + "".join(f"{statistics.median(t[0] for t in times[label]):12.1f}" for label in labels))
-    ratios = [b[0] / a[0] for a, b in zip(times[labels[0]], times[labels[-1]])]
-    print(f"{labels[-1]} / {labels[0]}, per run: {', '.join(f'{r:.3f}' for r in ratios)} (median "
-          f"{statistics.median(ratios):.3f})")
-    for label in labels:
-        same = len(digests[label]) == 1
-        print(f"outputs, {label}: {'the same bytes in every run' if same else 'differ between runs'}")
-    same = len(set.union(*digests.values())) == 1
-    print(f"outputs, {' against '.join(labels)}: {'byte-identical' if same else 'different'}")
+    return total, {name: end - begin for (name, begin), end in zip(stages.items(), ends)}, (silence, before)
 
 
 def report_repro(runs: int) -> None:
@@ -219,28 +178,11 @@ def report_long(rows: int) -> None:
         repo = Path(tmp)
         long_series(rows).to_csv(repo / "long.csv", index=False)
         env = scratch_repo(repo, yaml.safe_dump(params, sort_keys=False))
-        started = last = time.perf_counter()
-        stages: dict[str, float] = {}
-        silence, before, previous = 0.0, "", ""
-        proc = subprocess.Popen(["dvc", "repro", "--no-run-cache"], cwd=repo, env={**env, "PYTHONUNBUFFERED": "1"},
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in proc.stdout:
-            now = time.perf_counter()
-            if now - last > silence:
-                silence, before = now - last, previous
-            last, previous = now, line.strip()
-            if line.startswith("Running stage '"):
-                stage = line.split("'")[1]
-                stages[stage] = now
-        if proc.wait() != 0:
-            raise RuntimeError(f"dvc repro of the {rows}-row series failed")
-        total = time.perf_counter() - started
-    names = list(stages) + [None]
-    ends = [stages[n] for n in names[1:-1]] + [started + total]
+        total, stages, (silence, before) = timed_repro(repo, env)
     print(f"{rows}-row 5-minute series, default dvc repro: {total:.0f} s in all; the log was silent at most "
           f"{silence:.1f} s, after: {before}")
-    for name, end in zip(names[:-1], ends):
-        print(f"  {name:<10} {end - stages[name]:7.1f} s")
+    for name, seconds in stages.items():
+        print(f"  {name:<10} {seconds:7.1f} s")
 
 
 if __name__ == "__main__":
@@ -254,6 +196,9 @@ if __name__ == "__main__":
                         "stages' pinned numerics and with LSTM_FORECAST_NUMERICS=native, RUNS runs of each, instead")
     args = parser.parse_args()
     if args.stages or args.numerics:
+        sys.path.insert(0, str(ROOT))
+        from bench.cores import report_stages
+
         report_stages(args.stages or args.numerics, numerics=bool(args.numerics))
     elif args.long:
         report_long(args.long)

@@ -85,10 +85,9 @@ def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
         evaluate, _ = evaluate.resolve_stride(index.origins)  # the stages resolve it first and log it
         first = min(index.origins[s][0] for s in SCORED_SPLITS)
         if evaluate.season > first:
-            err = ArgumentError("season", evaluate.season, f"reaches before the start of the series: the first "
-                                f"scored origin is {first}; use a season <= {first}")
-            err.job = j
-            raise err
+            with job_of(j):
+                raise ArgumentError("season", evaluate.season, f"reaches before the start of the series: the "
+                                    f"first scored origin is {first}; use a season <= {first}")
         series = torch.tensor(z, dtype=torch.float32, device=device)
         features = None if features is None else features.to(device)
         windows = {split: split_windows(series, features, index, split, "last", index.horizon, evaluate.stride)
