@@ -113,13 +113,27 @@ def job_of(job: int | None) -> Iterator[None]:
         raise
 
 
-def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Sequence[int] | None = None) -> list[R]:
+def process_count(tasks: int, count: int, available: int) -> int:
+    """How many worker processes run ``tasks`` tasks with ``count`` workers on ``available`` cores: one a task
+    where there are fewer tasks. Where the tasks would fill one round and leave the next partly idle (three
+    ensemble members on two cores) and the workers are every core, they all start at once and the cores
+    share them: the last task no longer runs alone while a core waits."""
+    if tasks <= count:
+        return tasks
+    if count == available and tasks < 2 * count:
+        return tasks
+    return count
+
+
+def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Sequence[int] | None = None,
+            costs: Sequence[float] | None = None) -> list[R]:
     """``[fn(task) for task in tasks]``, the tasks spread over ``workers()`` processes of ``threads`` torch
-    threads each (fewer where there are fewer tasks). ``fn`` must be a module-level function whose result
-    depends on its task alone. The first task (in order) that raises stops the others, and its exception is
-    raised here, as a serial run would raise it; with ``jobs`` (the job each task belongs to), marked as that
-    task's job (``job_of``)."""
-    count = 1 if _in_worker or not _can_fork() else min(workers(), len(tasks))
+    threads each (see ``process_count``). ``fn`` must be a module-level function whose result depends on its task
+    alone. With ``costs`` (each task's expected cost, in any unit), the costliest start first, so that no long
+    task starts last; results keep the tasks' order. The first task (in order) that raises stops the others,
+    and its exception is raised here, as a serial run would raise it; with ``jobs`` (the job each task belongs
+    to), marked as that task's job (``job_of``)."""
+    count = 1 if _in_worker or not _can_fork() else process_count(len(tasks), workers(), cores())
     if count <= 1:
         results = []
         for i, task in enumerate(tasks):
@@ -136,7 +150,9 @@ def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Se
     finished = False
     try:
         with StopAfterBatch() as ctrl_c:
-            futures = [executor.submit(_run, i) for i in range(len(tasks))]
+            order = range(len(tasks)) if costs is None else sorted(range(len(tasks)), key=lambda i: -costs[i])
+            submitted = {i: executor.submit(_run, i) for i in order}
+            futures = [submitted[i] for i in range(len(tasks))]
             results = []
             for i, future in enumerate(futures):
                 while True:

@@ -45,6 +45,12 @@ def fails_at(i):
     return i
 
 
+def started_after(seconds):
+    started = time.monotonic()
+    time.sleep(seconds)
+    return started
+
+
 def logs(i):
     log.info("task %d says hello", i)
     return i
@@ -77,6 +83,23 @@ def test_results_come_back_in_task_order_from_several_processes(workers):
     assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers, side by side
     workers(1)
     assert parallel.run_all(pid_after, [0.0, 0.0]) == [os.getpid()] * 2  # one: in this process
+
+
+def test_a_partial_last_round_is_shared_only_when_the_workers_are_every_core():
+    # (tasks, workers, cores) -> processes
+    assert parallel.process_count(3, 2, 2) == 3  # three members on two cores: all at once, not two then one
+    assert parallel.process_count(5, 4, 4) == 5
+    assert parallel.process_count(4, 2, 2) == 2  # two full rounds: nothing idles
+    assert parallel.process_count(9, 2, 2) == 2  # many rounds: the costliest go first instead
+    assert parallel.process_count(3, 2, 16) == 2  # the user held the workers below the cores: held
+    assert parallel.process_count(1, 2, 2) == 1
+
+
+def test_the_costliest_tasks_start_first_and_results_keep_their_order(workers):
+    workers(2)
+    starts = parallel.run_all(started_after, [0.4] * 4, costs=[1, 2, 3, 4])
+    assert max(starts[2], starts[3]) < min(starts[0], starts[1])  # 3 and 2 first, then 1 and 0
+    assert parallel.run_all(square, [1, 2, 3], costs=[1, 3, 2]) == [1, 4, 9]
 
 
 def test_a_worker_runs_nested_work_itself(workers):

@@ -97,7 +97,7 @@ def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
     if fits:
         preload()
     fitted = run_all(_fit_statistical, [(name, jobs[j][0], jobs[j][2], plans[j][0]) for j, name in fits],
-                     jobs=[j for j, _ in fits])
+                     jobs=[j for j, _ in fits], costs=[len(jobs[j][0]) for j, _ in fits])
     models = {key: model for key, model in zip(fits, fitted)}
     blocks = [(j, name, split, lo) for j, name in fits for split in SCORED_SPLITS
               for lo in range(0, len(plans[j][1][split].origins), BLOCK_ORIGINS)]

@@ -87,7 +87,8 @@ def _members(tasks: list[tuple], device: torch.device,
     (lstm_forecast.parallel), one after the other on a GPU."""
     if device.type != "cpu":
         return [_train_member(task) for task in tasks]
-    return run_all(_train_member, tasks, torch.get_num_threads(), owners)
+    # A member's cost grows with its training windows (crossval's later folds hold more).
+    return run_all(_train_member, tasks, torch.get_num_threads(), owners, [len(task[2]) for task in tasks])
 
 
 def _train_member(task: tuple) -> tuple[dict[str, torch.Tensor], MemberResult | None]:
