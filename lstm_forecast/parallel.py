@@ -125,6 +125,39 @@ def process_count(tasks: int, count: int, available: int) -> int:
     return count
 
 
+class Side:
+    """Tasks that run beside the next ``run_all`` inside ``alongside``; ``results`` once they have run."""
+
+    def __init__(self, fn: Callable, tasks: Sequence) -> None:
+        self.fn, self.tasks, self.results = fn, list(tasks), None
+
+
+_sides: list[Side] = []
+
+
+@contextlib.contextmanager
+def alongside(fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[Side]:
+    """``[fn(task) for task in tasks]`` (in ``.results`` afterwards), run by the workers of the next ``run_all``
+    inside, after that call's own tasks, so that its workers turn to them as its own run out (crossval's
+    baseline backtests beside its training) instead of idling at its end. Where no call spreads them, they run
+    on leaving. Each task must depend on its arguments alone, as ``run_all``'s do; so the results are the
+    same bytes either way."""
+    side = Side(fn, tasks)
+    _sides.append(side)
+    try:
+        yield side
+    finally:
+        if side in _sides:
+            _sides.remove(side)
+    if side.results is None:
+        side.results = run_all(fn, side.tasks)
+
+
+def _either(pair: tuple[Callable, object]):
+    fn, task = pair
+    return fn(task)
+
+
 def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Sequence[int] | None = None,
             costs: Sequence[float] | None = None) -> list[R]:
     """``[fn(task) for task in tasks]``, the tasks spread over ``workers()`` processes of ``threads`` torch
@@ -133,7 +166,9 @@ def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Se
     task starts last; results keep the tasks' order. The first task (in order) that raises stops the others,
     and its exception is raised here, as a serial run would raise it; with ``jobs`` (the job each task belongs
     to), marked as that task's job (``job_of``)."""
-    count = 1 if _in_worker or not _can_fork() else process_count(len(tasks), workers(), cores())
+    side = _sides[-1] if _sides and not _in_worker and _can_fork() else None
+    count = 1 if _in_worker or not _can_fork() else process_count(
+        len(tasks) + (len(side.tasks) if side else 0), workers(), cores())
     if count <= 1:
         results = []
         for i, task in enumerate(tasks):
@@ -141,6 +176,11 @@ def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Se
                 results.append(fn(task))
         return results
     global _job
+    own = len(tasks)
+    if side is not None:
+        _sides.remove(side)
+        fn, tasks = _either, [(fn, task) for task in tasks] + [(side.fn, task) for task in side.tasks]
+        jobs = None if jobs is None else list(jobs) + [None] * len(side.tasks)
     _job = (fn, tasks)
     context = multiprocessing.get_context("fork")
     stop, logs = context.Event(), context.Queue()
@@ -150,7 +190,8 @@ def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Se
     finished = False
     try:
         with StopAfterBatch() as ctrl_c:
-            order = range(len(tasks)) if costs is None else sorted(range(len(tasks)), key=lambda i: -costs[i])
+            order = [*(range(own) if costs is None else sorted(range(own), key=lambda i: -costs[i])),
+                     *range(own, len(tasks))]
             submitted = {i: executor.submit(_run, i) for i in order}
             futures = [submitted[i] for i in range(len(tasks))]
             results = []
@@ -169,7 +210,9 @@ def run_all(fn: Callable[[T], R], tasks: Sequence[T], threads: int = 1, jobs: Se
             if ctrl_c.requested:
                 raise Interrupted("interrupted (Ctrl-C); nothing was saved", signal.SIGINT)
         finished = True
-        return results
+        if side is not None:
+            side.results = results[own:]
+        return results[:own]
     finally:
         _job = None
         if finished:

@@ -102,6 +102,27 @@ def test_the_costliest_tasks_start_first_and_results_keep_their_order(workers):
     assert parallel.run_all(square, [1, 2, 3], costs=[1, 3, 2]) == [1, 4, 9]
 
 
+def test_work_alongside_runs_on_the_next_calls_workers_or_on_leaving(workers):
+    workers(2)
+    with parallel.alongside(pid_after, [0.0, 0.0, 0.0]) as side:
+        assert side.results is None
+        assert parallel.run_all(square, [1, 2, 3], costs=[1, 2, 3]) == [1, 4, 9]  # its own results only
+        assert side.results is not None
+        assert parallel.run_all(pid_after, [0.0, 0.0]) != [os.getpid()] * 2  # taken once, not again
+    assert len(side.results) == 3 and os.getpid() not in side.results  # run by that call's workers
+    with parallel.alongside(square, [4, 5]) as side:
+        pass
+    assert side.results == [16, 25]  # no call spread them: run on leaving
+    workers(1)
+    with parallel.alongside(pid_after, [0.0]) as side:
+        parallel.run_all(square, [1, 2])
+    assert side.results == [os.getpid()]
+    with pytest.raises(ArgumentError):
+        with parallel.alongside(square, [6]) as side:
+            parallel.run_all(fails_at, [1])
+    assert side.results is None and not parallel._sides  # a failure runs nothing more
+
+
 def test_a_worker_runs_nested_work_itself(workers):
     workers(2)
     inner = parallel.run_all(nested, [0, 1])

@@ -75,11 +75,8 @@ def backtest(values: np.ndarray, z: np.ndarray, norm: Normalization, index: Wind
     return backtest_many([(values, z, norm, index, model, strategy, evaluate, scale, device, features)])[0]
 
 
-def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
-    """``backtest`` for each job of ``jobs`` (its arguments, in order; crossval's folds). The statistical
-    baselines, the costly part, are spread over the workers (lstm_forecast.parallel): first every fit, then
-    their forecasts in blocks of BLOCK_ORIGINS origins; each origin's forecast reads only the fitted model
-    and the values before it, so the blocks give the bytes one pass gives."""
+def _plans(jobs: list[tuple]) -> list[tuple[EvaluateParams, dict]]:
+    """Each job's evaluate params (stride resolved) and its scored splits' windows."""
     plans = []
     for j, (values, z, norm, index, model, strategy, evaluate, scale, device, features) in enumerate(jobs):
         evaluate, _ = evaluate.resolve_stride(index.origins)  # the stages resolve it first and log it
@@ -93,20 +90,42 @@ def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
         windows = {split: split_windows(series, features, index, split, "last", index.horizon, evaluate.stride)
                    for split in SCORED_SPLITS}
         plans.append((evaluate, windows))
-    fits = [(j, name) for j, (evaluate, _) in enumerate(plans) for name in evaluate.baselines if name in STATISTICAL]
-    if fits:
+    return plans
+
+
+def statistical_work(jobs: list[tuple]) -> tuple[list[tuple[int, str]], list[tuple]]:
+    """The (job, baseline) keys and the tasks of every statistical baseline's whole backtest (``whole_backtest``:
+    its fit, then its forecasts from every scored origin), for ``backtest_many(jobs, statistical=...)``: work
+    that needs no LSTM, so crossval runs it beside its training (``parallel.alongside``). The jobs' models
+    are not read."""
+    plans = _plans(jobs)
+    keys = [(j, name) for j, (evaluate, _) in enumerate(plans) for name in evaluate.baselines if name in STATISTICAL]
+    if keys:
         preload()
-    fitted = run_all(_fit_statistical, [(name, jobs[j][0], jobs[j][2], plans[j][0]) for j, name in fits],
-                     jobs=[j for j, _ in fits], costs=[len(jobs[j][0]) for j, _ in fits])
-    models = {key: model for key, model in zip(fits, fitted)}
-    blocks = [(j, name, split, lo) for j, name in fits for split in SCORED_SPLITS
-              for lo in range(0, len(plans[j][1][split].origins), BLOCK_ORIGINS)]
-    forwards = run_all(_forward, [(models[j, name], jobs[j][0],
-                                   plans[j][1][split].origins[lo:lo + BLOCK_ORIGINS].cpu().numpy(), jobs[j][3].horizon)
-                                  for j, name, split, lo in blocks], jobs=[j for j, *_ in blocks])
-    stat: dict[tuple, list[np.ndarray]] = {}
-    for (j, name, split, _), block in zip(blocks, forwards):
-        stat.setdefault((j, name, split), []).append(block)
+    return keys, [(name, jobs[j][0], jobs[j][2], plans[j][0], jobs[j][3].horizon,
+                   {split: plans[j][1][split].origins.cpu().numpy() for split in SCORED_SPLITS}) for j, name in keys]
+
+
+def whole_backtest(task: tuple) -> tuple[object, dict[str, np.ndarray]]:
+    """One statistical baseline fitted, and its forecasts from each split's origins: the bytes its blocks give."""
+    name, values, norm, evaluate, horizon, origins = task
+    model = _fit_statistical((name, values, norm, evaluate))
+    return model, {split: statistical_forecast(model, values, o, horizon) for split, o in origins.items()}
+
+
+def backtest_many(jobs: list[tuple], statistical: dict | None = None) -> list[dict[str, dict]]:
+    """``backtest`` for each job of ``jobs`` (its arguments, in order; crossval's folds). The statistical
+    baselines, the costly part, are spread over the workers (lstm_forecast.parallel): first every fit, then
+    their forecasts in blocks of BLOCK_ORIGINS origins; each origin's forecast reads only the fitted model
+    and the values before it, so the blocks give the bytes one pass gives. With ``statistical``
+    (``statistical_work``'s keys -> ``whole_backtest``'s results, already run), they are taken from it."""
+    plans = _plans(jobs)
+    fits = [(j, name) for j, (evaluate, _) in enumerate(plans) for name in evaluate.baselines if name in STATISTICAL]
+    if statistical is not None:
+        models = {key: statistical[key][0] for key in fits}
+        stat = {(j, name, split): [statistical[j, name][1][split]] for j, name in fits for split in SCORED_SPLITS}
+    else:
+        models, stat = _blocks(jobs, plans, fits)
     out = []
     for j, ((values, z, norm, index, model, strategy, _, scale, device, _), (evaluate, windows)) in enumerate(
             zip(jobs, plans)):
@@ -130,3 +149,22 @@ def backtest_many(jobs: list[tuple]) -> list[dict[str, dict]]:
             }
         out.append(runs)
     return out
+
+
+def _blocks(jobs: list[tuple], plans: list[tuple], fits: list[tuple[int, str]]) -> tuple[dict, dict]:
+    """The statistical baselines' fits, then their forecasts in blocks of BLOCK_ORIGINS origins, spread over
+    the workers: the fitted models, and each (job, baseline, split)'s blocks in order."""
+    if fits:
+        preload()
+    fitted = run_all(_fit_statistical, [(name, jobs[j][0], jobs[j][2], plans[j][0]) for j, name in fits],
+                     jobs=[j for j, _ in fits], costs=[len(jobs[j][0]) for j, _ in fits])
+    models = {key: model for key, model in zip(fits, fitted)}
+    blocks = [(j, name, split, lo) for j, name in fits for split in SCORED_SPLITS
+              for lo in range(0, len(plans[j][1][split].origins), BLOCK_ORIGINS)]
+    forwards = run_all(_forward, [(models[j, name], jobs[j][0],
+                                   plans[j][1][split].origins[lo:lo + BLOCK_ORIGINS].cpu().numpy(), jobs[j][3].horizon)
+                                  for j, name, split, lo in blocks], jobs=[j for j, *_ in blocks])
+    stat: dict[tuple, list[np.ndarray]] = {}
+    for (j, name, split, _), block in zip(blocks, forwards):
+        stat.setdefault((j, name, split), []).append(block)
+    return models, stat

@@ -14,7 +14,8 @@ import torch
 
 from lstm_forecast.evaluation import metrics
 from lstm_forecast.data.artifacts import Normalization, Span, WindowIndex
-from lstm_forecast.evaluation.assess import assess_many
+from lstm_forecast.evaluation.assess import assess_many, statistical_work
+from lstm_forecast.evaluation.backtest import whole_backtest
 from lstm_forecast.config.evaluate import EvaluateParams
 from lstm_forecast.config.normalize import NormalizeParams
 from lstm_forecast.config.train import TrainParams
@@ -23,7 +24,7 @@ from lstm_forecast.prep.splits import scale_series, window_origins
 from lstm_forecast.errors import ArgumentError
 from lstm_forecast.model.fitting import train_many
 from lstm_forecast.model.training import Diverged
-from lstm_forecast.parallel import job_of
+from lstm_forecast.parallel import alongside, job_of
 
 
 PER_STEP = re.compile(r"_h\d+$")
@@ -50,9 +51,14 @@ def score_many(parts: list[tuple[pd.DataFrame, dict[str, Span]]], normalize: Nor
     for j, (series, splits) in enumerate(parts):
         with job_of(j):
             plans.append(_plan(series, splits, normalize, window, evaluate, freq))
-    trained = train_many([(frame, index, train) for frame, _, index in plans], device)
+    # The baselines' backtests need no LSTM: the workers turn to them as the training's tasks run out.
+    keys, tasks = statistical_work([(frame, norm, index, None, train.strategy, evaluate)
+                                    for frame, norm, index in plans], device)
+    with alongside(whole_backtest, tasks) as side:
+        trained = train_many([(frame, index, train) for frame, _, index in plans], device)
     assessed = assess_many([(frame, norm, index, result.model.eval(), train.strategy, evaluate)
-                            for (frame, norm, index), (result, _) in zip(plans, trained)], device)
+                            for (frame, norm, index), (result, _) in zip(plans, trained)], device,
+                           dict(zip(keys, side.results)))
     return [{key: value for key, value in results.items() if key != "mase_scale"} for _, results in assessed]
 
 
