@@ -1,13 +1,17 @@
 """Every core and any CPU, measured: the default `dvc repro` of the shipped series with 1 worker against every
 core, or with the stages' pinned numerics against LSTM_FORECAST_NUMERICS=native, each stage's seconds and
-whether the outputs' bytes agree. Run through bench/runs.py --stages / --numerics.
+whether the outputs' bytes agree (run through bench/runs.py --stages / --numerics); and the train stage's
+cost per epoch at the reference config, against older commits (bench/speed.py --stage-epoch).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import statistics
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from bench.runs import scratch_repo, timed_repro
@@ -57,3 +61,49 @@ def report_stages(runs: int, numerics: bool = False) -> None:
         print(f"outputs, {label}: {'the same bytes in every run' if same else 'differ between runs'}")
     same = len(set.union(*digests.values())) == 1
     print(f"outputs, {' against '.join(labels)}: {'byte-identical' if same else 'different'}")
+
+
+def stage_epoch_cost(runs: int, sources: dict[str, tuple[Path, str]]) -> tuple[dict[str, list[float]], int]:
+    """The train stage's cost per epoch at the reference (tutorial) config, as the issue measured it: the
+    seconds of `dvc repro -f -s train` with 21 epochs, less those with 1, over 20; ``runs`` times each, for
+    each of ``sources`` (name -> project tree and kernel build target), in scratch repositories, the sources
+    taking turns within each run. Also the epoch's training windows (the stage's log gives its epochs per
+    700 windows, the tutorial's epoch)."""
+    import yaml
+
+    from lstm_forecast.config.presets import REFERENCE
+
+    costs: dict[str, list[float]] = {name: [] for name in sources}
+    with tempfile.TemporaryDirectory() as tmp:
+        repos = {}
+        for name, (root, march) in sources.items():
+            repo = Path(tmp) / name
+            repo.mkdir()
+            params = yaml.safe_load((root / "params.yaml").read_text())
+            for section, keys in REFERENCE.items():
+                params[section].update(keys)
+            env = scratch_repo(repo, yaml.safe_dump(params, sort_keys=False), root) | {"LSTM_FORECAST_MARCH": march}
+            subprocess.run(["dvc", "repro", "--no-run-cache", "window"], cwd=repo, env=env, check=True,
+                           capture_output=True)
+            repos[name] = (repo, params, env)
+        for _ in range(runs):
+            for name, (repo, params, env) in repos.items():
+                walls = {}
+                for epochs in (1, 21):
+                    params["train"]["epochs"] = epochs
+                    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+                    started = time.perf_counter()
+                    subprocess.run(["dvc", "repro", "--no-run-cache", "-f", "-s", "train"], cwd=repo, env=env,
+                                   check=True, capture_output=True)
+                    walls[epochs] = time.perf_counter() - started
+                costs[name].append((walls[21] - walls[1]) / 20)
+        windows = json.loads((repo / "data" / "windows.json").read_text())["counts"]["train"]
+    return costs, windows
+
+
+def checkout(rev: str, into: Path) -> Path:
+    """The project's files at git revision ``rev``, laid out under ``into``."""
+    archive = subprocess.run(["git", "archive", rev, "pipeline", "lstm_forecast", "data", "dvc.yaml", "params.yaml"],
+                             cwd=Path(__file__).resolve().parents[1], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into

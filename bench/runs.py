@@ -34,11 +34,11 @@ REPRO_RUNS = ("full default", "no-op", "plot-only", "forecast-only")
 CHANGES = (None, None, ("dpi", "100", "90"), ("steps", "auto", "23"))
 
 
-def scratch_repo(repo: Path, params: str | None = None) -> dict:
-    """Lay this project's files into ``repo`` (params.yaml's text replaced by ``params`` where given), make it a
-    committed git + DVC repository; the environment to run dvc in."""
+def scratch_repo(repo: Path, params: str | None = None, root: Path = ROOT) -> dict:
+    """Lay this project's files (those under ``root``) into ``repo`` (params.yaml's text replaced by ``params``
+    where given), make it a committed git + DVC repository; the environment to run dvc in."""
     for name in ("pipeline", "lstm_forecast", "data", "dvc.yaml", "params.yaml"):
-        src = ROOT / name
+        src = root / name
         if src.is_dir():
             shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.parquet", "*.json"))
         else:

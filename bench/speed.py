@@ -7,6 +7,7 @@
     .venv/bin/python bench/speed.py --rounds 1 --kernels  # also: one LSTM call, C kernel against torch's, and
                                                           # the kernel built for AVX2 against the native build
     .venv/bin/python bench/speed.py --rounds 0 --stage-epoch 3  # the train stage's cost per epoch, reference config
+    .venv/bin/python bench/speed.py --rounds 0 --stage-epoch 3 --against d81c035  # ... and an older commit's, in turn
 
 Prints medians over several epochs, each configuration interleaved with the others so that drift in the
 machine's speed hits them alike, and ratios against a plain training loop measured in the same run.
@@ -14,10 +15,8 @@ machine's speed hits them alike, and ratios against a plain training loop measur
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from lstm_forecast.model.training import FitSettings  # noqa: E402
 from lstm_forecast.prep.windows import Windows  # noqa: E402
 from bench.runs import TIME_STEP, peak_rss_window_train, report_repro  # noqa: E402
 from bench.kernels import epoch_split, time_builds, time_kernels  # noqa: E402
+from bench.cores import checkout, stage_epoch_cost  # noqa: E402
 
 WINDOWS = 700  # the reference tutorial's epoch: rows 1..800 less one window
 REFERENCE_TF1_SECONDS = 2.0  # the TensorFlow 1 tutorial's epoch on this machine, as measured for the issue
@@ -122,39 +122,6 @@ def profile_step(epochs: int = 3) -> None:
           "  (linear layers, loss, batch gathering, autograd bookkeeping)")
 
 
-def stage_epoch_cost(runs: int, march: str = "native") -> tuple[list[float], int]:
-    """The train stage's cost per epoch at the reference (tutorial) config, as the issue measured it: the
-    seconds of `dvc repro -f -s train` with 21 epochs, less those with 1, over 20; ``runs`` times each, in a
-    scratch repository, the kernel built for ``march``. Also the epoch's training windows (the stage's log
-    gives its epochs per 700 windows, the tutorial's epoch)."""
-    import yaml
-
-    from bench.runs import scratch_repo
-    from lstm_forecast.config.presets import REFERENCE
-
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, keys in REFERENCE.items():
-        params[section].update(keys)
-    costs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp)
-        env = scratch_repo(repo, yaml.safe_dump(params, sort_keys=False)) | {"LSTM_FORECAST_MARCH": march}
-        subprocess.run(["dvc", "repro", "--no-run-cache", "window"], cwd=repo, env=env, check=True,
-                       capture_output=True)
-        for _ in range(runs):
-            walls = {}
-            for epochs in (1, 21):
-                params["train"]["epochs"] = epochs
-                (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-                started = time.perf_counter()
-                subprocess.run(["dvc", "repro", "--no-run-cache", "-f", "-s", "train"], cwd=repo, env=env, check=True,
-                               capture_output=True)
-                walls[epochs] = time.perf_counter() - started
-            costs.append((walls[21] - walls[1]) / 20)
-        windows = json.loads((repo / "data" / "windows.json").read_text())["counts"]["train"]
-    return costs, windows
-
-
 def time_backtest(origins: int = 5000, horizon: int = 12, rounds: int = 3) -> float:
     """Median seconds for recursive H-step forecasts from ``origins`` origins with the reference model."""
     from lstm_forecast.model.forecasting import forecast
@@ -183,6 +150,8 @@ def main() -> None:
                         help="also time single LSTM calls on lstm_cpu.c's kernel against torch's")
     parser.add_argument("--stage-epoch", type=int, default=0, metavar="RUNS",
                         help="the train stage's cost per epoch at the reference config, native and AVX2 builds")
+    parser.add_argument("--against", nargs="*", default=[], metavar="REV",
+                        help="with --stage-epoch: also time these git revisions' code (native build), in turn")
     parser.add_argument("--memory", type=int, nargs="*", default=[],
                         help="series lengths for the window + train peak-memory table, e.g. 100000 1000000 10000000")
     args = parser.parse_args()
@@ -218,13 +187,20 @@ def main() -> None:
         window_mib, train_mib = peak_rss_window_train(points)
         print(f"peak RSS, {points:>10,} points: window {window_mib:7.0f} MiB, train {train_mib:7.0f} MiB")
     if args.stage_epoch:
-        for march in ("native", "x86-64-v3"):
-            costs, windows = stage_epoch_cost(args.stage_epoch, march)
-            median = statistics.median(costs)
-            print(f"train stage, reference config, kernel -march={march}: (21 epochs - 1 epoch) / 20 of `dvc repro -f "
-                  f"-s train`: median {median:.3f} s per epoch of {windows} windows over {len(costs)} run(s) "
-                  f"({', '.join(f'{c:.3f}' for c in costs)}); {median * WINDOWS / windows:.3f} s per {WINDOWS} "
-                  f"windows, the tutorial's epoch (the issue's AVX2 machine: 0.140 s)")
+        with tempfile.TemporaryDirectory() as tmp:
+            sources = {"this code, native": (ROOT, "native"), "this code, x86-64-v3": (ROOT, "x86-64-v3")}
+            for rev in args.against:
+                into = Path(tmp) / rev.replace("/", "_")
+                into.mkdir()
+                sources[f"{rev}, native"] = (checkout(rev, into), "native")
+            costs, windows = stage_epoch_cost(args.stage_epoch, sources)
+        print(f"train stage, reference config: (21 epochs - 1 epoch) / 20 of `dvc repro -f -s train`, s per epoch of "
+              f"{windows} windows, medians of {args.stage_epoch} run(s), sources taking turns (the issue's AVX2 "
+              f"machine: 0.140 s)")
+        for name, times in costs.items():
+            median = statistics.median(times)
+            print(f"  {name:<28} {median:.3f}  ({', '.join(f'{c:.3f}' for c in times)}); "
+                  f"{median * WINDOWS / windows:.3f} s per {WINDOWS} windows")
     if args.repro:
         report_repro(args.repro)
 
