@@ -1,7 +1,8 @@
 """Which way each metric is better, read from its name, and the rule ci.gate judges a change by.
 
 The last word of the name, after any horizon suffix `_h<k>`, gives the direction:
-- lower: errors and losses (rmse, mae, smape, mase, loss) and the prediction interval's width;
+- lower: errors and losses (rmse, mae, smape, mase, loss), the prediction interval's width, its interval score
+  (msis: width plus a penalty per miss) and the pinball loss of its edges;
 - higher: skill (1 - MASE / persistence's MASE);
 - nominal: coverage, better the nearer it is to the interval's nominal level (evaluate.interval), or to the level
   the name carries (`band80_coverage`: 0.8, the forecast stage's bands);
@@ -19,7 +20,7 @@ import re
 LOWER, HIGHER, NOMINAL, INFO = "lower", "higher", "nominal", "info"
 EQUAL = "equal"  # --both-ways: any change beyond the tolerance fails, whatever the direction
 WORDS = {
-    **dict.fromkeys(("rmse", "mae", "smape", "mase", "loss", "width"), LOWER),
+    **dict.fromkeys(("rmse", "mae", "smape", "mase", "loss", "width", "msis", "pinball"), LOWER),
     "skill": HIGHER,
     "coverage": NOMINAL,
     **dict.fromkeys(("points", "scale", "epoch", "step", "folds", "p", "sd", "spread"), INFO),

@@ -55,8 +55,9 @@ def log_summary(results: dict[str, float], models: list[str], params: EvaluatePa
     log.info("test, LSTM against each model (Diebold-Mariano, squared errors): %s", "; ".join(
         verdict(m, results["test_lstm_rmse"], results[f"test_{m}_rmse"], results[f"test_lstm_vs_{m}_dm_p"])
         for m in models if m != "lstm"))
-    log.info("%.0f%% %s interval on test: coverage %.3f, mean width %.2f", 100 * params.interval,
-             params.interval_method, results["test_lstm_coverage"], results["test_lstm_width"])
+    log.info("%.0f%% %s interval on test: coverage %.3f, mean width %.2f, interval score (MSIS) %.3f",
+             100 * params.interval, params.interval_method, results["test_lstm_coverage"], results["test_lstm_width"],
+             results["test_lstm_msis"])
 
 
 def run(

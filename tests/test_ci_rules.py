@@ -104,7 +104,8 @@ def test_compare_best_baseline_and_mean_sd_columns():
 @pytest.mark.parametrize("name, rule", [
     ("test_lstm_rmse", LOWER), ("val_linear_mae", LOWER), ("test_auto_ets_smape", LOWER), ("test_lstm_mase_h3", LOWER),
     ("train_loss", LOWER), ("best_val_loss", LOWER), ("test_lstm_width", LOWER), ("test_lstm_width_h2", LOWER),
-    ("test_lstm_skill", HIGHER), ("val_lstm_skill", HIGHER),
+    ("test_lstm_msis", LOWER), ("test_lstm_msis_h3", LOWER), ("test_lstm_pinball", LOWER),
+    ("crossval_lstm_msis_mean", LOWER), ("test_lstm_skill", HIGHER), ("val_lstm_skill", HIGHER),
     ("test_lstm_coverage", NOMINAL), ("test_lstm_coverage_h12", NOMINAL),
     ("test_points", INFO), ("val_points", INFO), ("mase_scale", INFO), ("best_epoch", INFO), ("step", INFO),
 ])

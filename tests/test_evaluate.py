@@ -420,7 +420,8 @@ def test_adaptive_interval_through_the_stage(tiny_project, caplog):
     results = json.loads((tiny_project / "metrics" / "evaluate.json").read_text())
     table = pd.read_csv(tiny_project / "metrics" / "predictions.csv")
     # Only the test interval changes: the forecasts, every other score and the validation band stay.
-    assert {k for k in results if results[k] != split[k]} <= {"test_lstm_coverage", "test_lstm_width"}
+    assert {k for k in results if results[k] != split[k]} <= {"test_lstm_coverage", "test_lstm_width", "test_lstm_msis",
+                                                               "test_lstm_pinball"}
     val, test = table["split"] == "val", table["split"] == "test"
     pd.testing.assert_frame_equal(table[val], split_table[val])
     assert not np.allclose(table.loc[test, "upper"], split_table.loc[test, "upper"])
@@ -429,4 +430,9 @@ def test_adaptive_interval_through_the_stage(tiny_project, caplog):
     inside = (table["lower"] <= table["actual"]) & (table["actual"] <= table["upper"])
     assert results["test_lstm_coverage"] == pytest.approx(inside[test].mean(), abs=1 / 48)
     assert results["test_lstm_width"] == pytest.approx((table["upper"] - table["lower"])[test].mean(), rel=1e-5)
+    # The interval score, from the table's own band and values: width plus 2 / alpha per unit outside, over MASE's scale.
+    lower, upper, actual = (table.loc[test, c].to_numpy() for c in ("lower", "upper", "actual"))
+    score = (upper - lower) + 20 * (np.maximum(lower - actual, 0) + np.maximum(actual - upper, 0))
+    assert results["test_lstm_msis"] == pytest.approx(score.mean() / results["mase_scale"], rel=1e-4)
+    assert results["test_lstm_pinball"] == pytest.approx(results["test_lstm_msis"] * 0.1 / 4, rel=1e-9)
     assert any(r.getMessage().startswith("90% adaptive interval on test: coverage") for r in caplog.records)

@@ -4,6 +4,7 @@ import pytest
 from lstm_forecast.evaluation.backtest import future_values
 from lstm_forecast.evaluation.baselines import persistence
 from lstm_forecast.evaluation.intervals import adaptive_half_widths, adaptive_step, local_scale, ranked_score
+from lstm_forecast.evaluation import metrics
 from lstm_forecast.evaluation.scoring import score_splits
 
 CAL = np.arange(1.0, 10.0)  # 1 .. 9
@@ -120,3 +121,26 @@ def test_without_a_shift_both_methods_are_near_nominal(horizon):
     for method in ("split", "adaptive"):
         coverage, _ = coverage_after_the_shift(method, 0.0, horizon)
         assert abs(coverage - 0.9) < 0.04  # split 0.910, adaptive 0.893 (H = 1)
+
+
+def test_interval_score_and_pinball_by_hand():
+    # Level 0.8 (alpha 0.2), band [10, 20], MASE scale 2; values inside, 4 below, 5 above.
+    actual = np.array([15.0, 6.0, 25.0])
+    lower, upper = np.full(3, 10.0), np.full(3, 20.0)
+    # width 10; a miss adds 2 / 0.2 = 10 times its distance: 10, 10 + 40, 10 + 50; halved by the scale.
+    assert metrics.interval_score(actual, lower, upper, 0.8, 2.0).tolist() == pytest.approx([5.0, 25.0, 30.0])
+    # Edges as the 0.1 and 0.9 quantiles. 15: 0.1 * 5 + 0.1 * 5 = 1. 6: 0.9 * 4 + 0.1 * 14 = 5.
+    # 25: 0.1 * 15 + 0.9 * 5 = 6. Averaged over the two edges, then halved by the scale.
+    assert metrics.pinball(actual, lower, upper, 0.8, 2.0).tolist() == pytest.approx([0.25, 1.25, 1.5])
+
+
+def test_a_wide_band_covers_but_scores_worse_than_a_calibrated_one():
+    rng = np.random.default_rng(0)
+    actual = rng.normal(size=4000)
+    scores = {}
+    for half in (1.645, 6.0):  # the 90% normal band, and one far wider that covers everything
+        scores[half] = (np.mean(np.abs(actual) <= half),
+                        metrics.interval_score(actual, -half, half, 0.9, 1.0).mean(),
+                        metrics.pinball(actual, -half, half, 0.9, 1.0).mean())
+    assert scores[6.0][0] > scores[1.645][0]  # more coverage
+    assert scores[6.0][1] > 1.5 * scores[1.645][1] and scores[6.0][2] > 1.5 * scores[1.645][2]  # worse scores

@@ -44,3 +44,24 @@ def score(actual: np.ndarray, predicted: np.ndarray, scale: float) -> dict[str, 
         "smape": smape(actual, predicted),
         "mase": mase(actual, predicted, scale),
     }
+
+
+def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float,
+                   scale: float) -> np.ndarray:
+    """The interval score of each band (Winkler's; the M4 competition's MSIS once averaged), divided by
+    MASE's ``scale``: the band's width, plus 2 / (1 - level) times the distance by which a value falls outside
+    it. A band is rewarded for being narrow and punished for each miss, so a band that is merely wide scores
+    badly, and so does a narrow one that misses. Elementwise."""
+    alpha = 1.0 - level
+    below = np.maximum(lower - actual, 0.0)
+    above = np.maximum(actual - upper, 0.0)
+    return ((upper - lower) + (2.0 / alpha) * (below + above)) / scale
+
+
+def pinball(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float, scale: float) -> np.ndarray:
+    """The pinball (quantile) loss of the band's edges, read as the quantiles (1 - level) / 2 and
+    (1 + level) / 2, averaged over the two edges and divided by MASE's ``scale``. Elementwise."""
+    def loss(quantile: np.ndarray, tau: float) -> np.ndarray:
+        diff = actual - quantile
+        return np.maximum(tau * diff, (tau - 1.0) * diff)
+    return (loss(lower, (1.0 - level) / 2) + loss(upper, (1.0 + level) / 2)) / (2.0 * scale)

@@ -57,7 +57,7 @@ def score_splits(runs: dict[str, dict], scale: float, level: float, stride: int 
     add_half_widths(runs, level, method, gamma)
     for model, p in dm_p_values(runs["test"], stride).items():
         results[f"test_lstm_vs_{model}_dm_p"] = p
-    return dict(sorted((results | coverage(runs["test"])).items()))
+    return dict(sorted((results | coverage(runs["test"], level, scale)).items()))
 
 
 def interval_scores(run: dict) -> np.ndarray:
@@ -78,15 +78,19 @@ def add_half_widths(runs: dict[str, dict], level: float, method: str, gamma: flo
     test["half_width"] = test_quantile * test["volatility"][:, None]
 
 
-def coverage(test: dict) -> dict[str, float]:
-    """The share of test values inside the interval and its mean width, over all steps and (H > 1) per step."""
-    inside = np.abs(test["forecasts"]["lstm"] - test["actual"]) <= test["half_width"]
-    results = {"test_lstm_coverage": float(inside.mean()), "test_lstm_width": float(2 * test["half_width"].mean())}
-    horizon = inside.shape[1]
+def coverage(test: dict, level: float, scale: float) -> dict[str, float]:
+    """The share of test values inside the interval, its mean width, its interval score (``msis``, scaled like
+    MASE by ``scale``) and the pinball loss of its edges (``pinball``, scaled alike), over all steps and (H > 1)
+    per step."""
+    point, actual, half = test["forecasts"]["lstm"], test["actual"], test["half_width"]
+    per = {"coverage": (np.abs(point - actual) <= half).astype(np.float64), "width": 2 * half,
+           "msis": metrics.interval_score(actual, point - half, point + half, level, scale),
+           "pinball": metrics.pinball(actual, point - half, point + half, level, scale)}
+    results = {f"test_lstm_{name}": float(values.mean()) for name, values in per.items()}
+    horizon = actual.shape[1]
     if horizon > 1:
         for h in range(horizon):
-            results[f"test_lstm_coverage_h{h + 1}"] = float(inside[:, h].mean())
-            results[f"test_lstm_width_h{h + 1}"] = float(2 * test["half_width"][:, h].mean())
+            results |= {f"test_lstm_{name}_h{h + 1}": float(values[:, h].mean()) for name, values in per.items()}
     return results
 
 
