@@ -34,7 +34,7 @@ DROP = (r"Created|State|Executor|step|data/|metrics/|models/|pipeline/|lstm_fore
         r"|best_|mase_scale|test_|crossval_|fold\d|member\d|ensemble_")
 
 
-def kept_metrics(metrics: str = "rmse|mase") -> str:
+def kept_metrics(metrics: str = "rmse|mase|msis") -> str:
     """The regex of the test columns to keep: ``test_<model>_<metric>`` for every model found among the
     metric names, so a model evaluate starts scoring shows up without being listed here. Per-horizon scores
     end in `_h<k>` and stay out."""
@@ -145,8 +145,9 @@ def compare_table(metrics: str = "rmse|mase", crossval_metrics: str = "mase") ->
 @command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--metrics", default="rmse|mase",
-                        help="regex of the test metrics to show (rmse|mae|smape|mase; default rmse|mase)")
+    parser.add_argument("--metrics", default="rmse|mase|msis",
+                        help="regex of the test metrics to show (rmse|mae|smape|mase|msis|pinball|coverage|width; "
+                             "default rmse|mase|msis: the LSTM's band by its interval score)")
     parser.add_argument("--crossval-metrics", default="mase",
                         help="regex of the cross-validation metrics to show as mean +- sd (default mase)")
     args = parser.parse_args(argv)
