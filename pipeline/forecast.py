@@ -82,7 +82,8 @@ def run(params: ForecastParams, evaluate: EvaluateParams, train: TrainParams, pa
              "the model retrained on the whole series" if params.refit == "all" else "the evaluated model")
     log.info("bands (%s conformal, from %d validation and test origins): test coverage, calibrated on "
              "validation only, mean over steps %s", evaluate.interval_method, honesty.origins,
-             ", ".join(f"{honesty.coverage[lv].mean():.3f} at {lv:g}" for lv in params.levels))
+             ", ".join(f"{honesty.coverage[lv].mean():.3f} at {lv:g} (interval score {honesty.msis[lv].mean():.3f})"
+                       for lv in params.levels))
     log.info("wrote %s, %s and %s in %.1f s (rolling-origin forecasts %.1f s, %s %.1f s, ONNX export %.1f s)",
              paths.forecast, paths.out_model, paths.onnx, time.perf_counter() - started,
              honesty.seconds["backtest"], "retraining" if params.refit == "all" else "the forecast",

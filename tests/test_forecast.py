@@ -1,5 +1,7 @@
 """The forecast stage and pipeline.predict: the next S values in calendar time, bands calibrated on
 rolling-origin forecasts, the model that made them, and that model on new data."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,6 +111,24 @@ def test_bands_from_validation_cover_exchangeable_test_scores_at_their_level(met
     assert np.all(np.abs(coverage - level) < 0.02)
 
 
+def test_split_bands_interval_score_on_test_by_hand():
+    # Split bands: each step's half-width is the conformal quantile of its validation scores, in score units;
+    # on test, the score of a forecast is its error over its origin's volatility.
+    cal = calibration(400)
+    volatility = np.random.default_rng(1).uniform(0.5, 2.0, size=len(cal.origins))
+    checked = Calibration(cal.origins, cal.scores, cal.test_start, volatility).test_check(0.8, "split", 0.0, 2.5)
+    for h in (1, 2, 3):
+        _, val = cal._step(h, "val")
+        origins, seq = cal._step(h, "test")
+        q = conformal_quantile(val, 0.8)
+        error, band = seq * volatility[origins], q * volatility[origins]
+        expected = (2 * band + 10 * np.maximum(error - band, 0)) / 2.5  # 2 / alpha = 10 at 80%
+        assert checked["msis"][h - 1] == pytest.approx(expected.mean(), rel=1e-12)
+        assert checked["pinball"][h - 1] == pytest.approx(expected.mean() * 0.2 / 4, rel=1e-12)
+        assert checked["coverage"][h - 1] == cal.test_coverage(0.8, "split", 0.0)[h - 1]
+    assert set(cal.test_check(0.8, "split", 0.0, 2.5)) == {"coverage"}  # no volatility: coverage only
+
+
 def test_bands_checked_on_test_are_calibrated_on_no_test_value():
     # Step h from origin t forecasts value t + h - 1: a calibration score from an origin before test whose
     # value lies in test would check the bands on a value they were calibrated on.
@@ -161,7 +181,14 @@ def test_the_forecast_stage_writes_the_next_steps_in_calendar_time(forecasted):
     history = pd.read_csv(forecasted / "metrics" / "forecast_history.csv")
     assert history["step"].iloc[-1] == 0 and history["time"].iloc[-1] == "2019-12-01"
     coverage = pd.read_csv(forecasted / "metrics" / "forecast_coverage.csv")
-    assert list(coverage.columns) == ["step", "coverage_80", "coverage_95"] and len(coverage) == steps
+    assert list(coverage.columns) == ["step", "coverage_80", "coverage_95", "msis_80", "msis_95", "pinball_80",
+                                      "pinball_95"] and len(coverage) == steps
+    # The bands' interval score and pinball loss per step, each level's own (pinball: msis x alpha / 4), written
+    # to 6 significant digits.
+    np.testing.assert_allclose(coverage["pinball_80"], coverage["msis_80"] * 0.2 / 4, rtol=1e-5)
+    np.testing.assert_allclose(coverage["pinball_95"], coverage["msis_95"] * 0.05 / 4, rtol=1e-5)
+    metrics = json.loads((forecasted / "metrics" / "forecast.json").read_text())
+    assert metrics["test_band95_msis"] == pytest.approx(coverage["msis_95"].mean(), rel=1e-5)
     _, _, saved = load_forecaster(forecasted / "models" / "forecast.pt")
     assert saved["steps"] == steps and sorted(saved["bands"]) == ["80", "95"]
 

@@ -20,6 +20,7 @@ from lstm_forecast.errors import ArgumentError
 from lstm_forecast.prep.features import calendar_features
 from lstm_forecast.model.forecasting import forecast, to_levels
 from lstm_forecast.evaluation.intervals import Calibrator, local_scale
+from lstm_forecast.evaluation.metrics import interval_score, pinball
 from lstm_forecast.model.network import Ensemble
 from lstm_forecast.prep.windows import Windows
 
@@ -96,23 +97,29 @@ def scores(values: np.ndarray, origins: np.ndarray, forecasts: np.ndarray, volat
 
 @dataclass(frozen=True)
 class Calibration:
-    """The scores of the rolling-origin forecasts (m, S), their origins (m,), and where test starts."""
+    """The scores of the rolling-origin forecasts (m, S), their origins (m,), where test starts, and (for the
+    interval scores) the volatility each origin's scores were divided by (m,)."""
 
     origins: np.ndarray
     scores: np.ndarray
     test_start: int
+    volatility: np.ndarray | None = None
 
-    def _step(self, h: int, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """Origins and scores of step h (1-based) that are observed, in ``split`` ('val', 'test' or 'all').
-        A validation score's value lies in the validation span too: the last h - 1 origins before test, whose
-        step h falls in test, belong to neither (as evaluate's validation windows end H - 1 before test)."""
-        col = self.scores[:, h - 1]
-        keep = np.isfinite(col)
+    def _keep(self, h: int, split: str) -> np.ndarray:
+        """Which origins' step h (1-based) is observed, in ``split`` ('val', 'test' or 'all'). A validation
+        score's value lies in the validation span too: the last h - 1 origins before test, whose step h falls
+        in test, belong to neither (as evaluate's validation windows end H - 1 before test)."""
+        keep = np.isfinite(self.scores[:, h - 1])
         if split == "val":
             keep &= self.origins + h - 1 < self.test_start
         elif split == "test":
             keep &= self.origins >= self.test_start
-        return self.origins[keep], col[keep]
+        return keep
+
+    def _step(self, h: int, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """Origins and scores of step h that are observed, in ``split`` (see ``_keep``)."""
+        keep = self._keep(h, split)
+        return self.origins[keep], self.scores[keep, h - 1]
 
     def future_half_widths(self, level: float, method: str, gamma: float, end: int) -> np.ndarray:
         """Score half-widths of the forecast from origin ``end`` at each step. (S,)
@@ -128,11 +135,27 @@ class Calibration:
     def test_coverage(self, level: float, method: str, gamma: float) -> np.ndarray:
         """Per step, the share of test forecasts inside bands calibrated on validation only (``adaptive``:
         then updated on the test errors observed before each origin, as evaluate does). (S,)"""
-        calibrator, out = Calibrator(method, gamma), []
+        return self.test_check(level, method, gamma)["coverage"]
+
+    def test_check(self, level: float, method: str, gamma: float, scale: float | None = None) -> dict[str, np.ndarray]:
+        """Per step, over the test forecasts and their bands calibrated on validation only (``test_coverage``):
+        ``coverage``; with MASE's ``scale`` (and the volatility), also the bands' interval score (``msis``)
+        and their edges' pinball loss (``pinball``), divided by ``scale`` as evaluate's are. (S,) each."""
+        calibrator, out = Calibrator(method, gamma), {"coverage": []}
+        scored = scale is not None and self.volatility is not None
+        if scored:
+            out |= {"msis": [], "pinball": []}
         for h in range(1, self.scores.shape[1] + 1):
             origins, seq = self._step(h, "test")
-            out.append(float(np.mean(seq <= calibrator.along(self._step(h, "val")[1], seq, origins, h, level))))
-        return np.array(out)
+            half = calibrator.along(self._step(h, "val")[1], seq, origins, h, level)
+            out["coverage"].append(float(np.mean(seq <= half)))
+            if scored:
+                # The band is symmetric about the forecast: the error's size against the band's half-width.
+                volatility = self.volatility[self._keep(h, "test")]
+                error, band = seq * volatility, half * volatility
+                out["msis"].append(float(np.mean(interval_score(error, -band, band, level, scale))))
+                out["pinball"].append(float(np.mean(pinball(error, -band, band, level, scale))))
+        return {name: np.array(values) for name, values in out.items()}
 
 
 def calibrate(model: Ensemble, strategy: str, inputs: Inputs, norm: Normalization, time_step: int,
@@ -144,7 +167,8 @@ def calibrate(model: Ensemble, strategy: str, inputs: Inputs, norm: Normalizatio
     origins, forecasts = rolling_forecasts(model, strategy, inputs, norm, time_step, scale_windows, first, steps, n,
                                            stride)
     volatility = local_scale(inputs.values, origins, window, floor)
-    return Calibration(origins, scores(inputs.values, origins, forecasts, volatility), norm.splits["test"][0])
+    return Calibration(origins, scores(inputs.values, origins, forecasts, volatility), norm.splits["test"][0],
+                       volatility)
 
 
 def forecast_future(model: Ensemble, meta: CheckpointMeta, norm: Normalization, values: np.ndarray,
