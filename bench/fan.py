@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from bench.panel_data import ingest, ingest_settings  # noqa: E402
 from lstm_forecast.api import Forecaster  # noqa: E402
 from lstm_forecast.errors import ArgumentError  # noqa: E402
-from lstm_forecast.evaluation.intervals import Calibrator, volatility_floor  # noqa: E402
-from lstm_forecast.evaluation.metrics import interval_score, naive_scale  # noqa: E402
+from lstm_forecast.evaluation.intervals import volatility_floor  # noqa: E402
+from lstm_forecast.evaluation.metrics import naive_scale  # noqa: E402
 from lstm_forecast.future.bands import Calibration, Inputs, calibrate, series_times  # noqa: E402
 
 LEVELS = (0.8, 0.95)
@@ -81,30 +81,14 @@ def checked(cal: Calibration, method: str, shape: str, gamma: float, scale: floa
 
 def _checked(cal: Calibration, method: str, shape: str, gamma: float, scale: float,
              levels: tuple[float, ...]) -> dict[float, tuple[float, float]]:
-    steps = range(1, cal.scores.shape[1] + 1)
-    keeps = {h: cal._keep(h, "test") for h in steps}
-    half = {}
-    for level in levels:
-        calibrator, width = Calibrator(method, gamma), np.full(cal.scores.shape, np.nan)
-        for h in steps:
-            origins, seq = cal._step(h, "test")
-            width[keeps[h], h - 1] = calibrator.along(cal._step(h, "val")[1], seq, origins, h, level)
-        half[level] = width
+    half = {level: cal.test_half_widths(level, method, gamma) for level in levels}
     if shape == "fan":
         below = None
         for level in sorted(half):
             width = half[level] if below is None else np.maximum(half[level], below)
             half[level] = below = np.fmax.accumulate(width, axis=-1)
-    out = {}
-    for level in levels:
-        cover, msis = [], []
-        for h in steps:
-            seq, band = cal.scores[keeps[h], h - 1], half[level][keeps[h], h - 1]
-            volatility = cal.volatility[keeps[h]]
-            cover.append(np.mean(seq <= band))
-            msis.append(np.mean(interval_score(seq * volatility, -band * volatility, band * volatility, level, scale)))
-        out[level] = (float(np.mean(cover)), float(np.mean(msis)))
-    return out
+    checks = {level: cal.test_check(level, method, gamma, scale, half[level]) for level in levels}
+    return {level: (float(np.mean(c["coverage"])), float(np.mean(c["msis"]))) for level, c in checks.items()}
 
 
 def main(argv=None) -> int:

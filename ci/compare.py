@@ -25,6 +25,8 @@ from ci.shell import command_main, run
 
 EVALUATE = "metrics/evaluate.json"
 CROSSVAL = "metrics/crossval.json"
+# The test metrics the table shows unless --metrics says otherwise: every model's errors, the LSTM band's score.
+SHOWN_METRICS = "rmse|mase|msis"
 SORT_VALIDATION = "val_lstm_rmse"
 SORT_CROSSVAL = "crossval_lstm_mase_mean"
 # Columns never worth a reviewer's width: timestamps, queue state, dependency and output hashes, and the
@@ -34,7 +36,7 @@ DROP = (r"Created|State|Executor|step|data/|metrics/|models/|pipeline/|lstm_fore
         r"|best_|mase_scale|test_|crossval_|fold\d|member\d|ensemble_")
 
 
-def kept_metrics(metrics: str = "rmse|mase|msis") -> str:
+def kept_metrics(metrics: str = SHOWN_METRICS) -> str:
     """The regex of the test columns to keep: ``test_<model>_<metric>`` for every model found among the
     metric names, so a model evaluate starts scoring shows up without being listed here. Per-horizon scores
     end in `_h<k>` and stay out."""
@@ -145,7 +147,7 @@ def compare_table(metrics: str = "rmse|mase", crossval_metrics: str = "mase") ->
 @command_main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--metrics", default="rmse|mase|msis",
+    parser.add_argument("--metrics", default=SHOWN_METRICS,
                         help="regex of the test metrics to show (rmse|mae|smape|mase|msis|pinball|coverage|width; "
                              "default rmse|mase|msis: the LSTM's band by its interval score)")
     parser.add_argument("--crossval-metrics", default="mase",

@@ -137,22 +137,33 @@ class Calibration:
         then updated on the test errors observed before each origin, as evaluate does). (S,)"""
         return self.test_check(level, method, gamma)["coverage"]
 
-    def test_check(self, level: float, method: str, gamma: float, scale: float | None = None) -> dict[str, np.ndarray]:
-        """Per step, over the test forecasts and their bands calibrated on validation only (``test_coverage``):
+    def test_half_widths(self, level: float, method: str, gamma: float) -> np.ndarray:
+        """Each test forecast's band half-width, in score units, calibrated on validation only (``adaptive``:
+        then updated on the test errors observed before its origin, as evaluate does); NaN where the forecast
+        is not a test one or its value is not observed. (m, S)"""
+        calibrator, half = Calibrator(method, gamma), np.full(self.scores.shape, np.nan)
+        for h in range(1, self.scores.shape[1] + 1):
+            origins, seq = self._step(h, "test")
+            half[self._keep(h, "test"), h - 1] = calibrator.along(self._step(h, "val")[1], seq, origins, h, level)
+        return half
+
+    def test_check(self, level: float, method: str, gamma: float, scale: float | None = None,
+                   half: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Per step, over the test forecasts and their bands (``test_half_widths``, or ``half`` of that shape):
         ``coverage``; with MASE's ``scale`` (and the volatility), also the bands' interval score (``msis``)
         and their edges' pinball loss (``pinball``), divided by ``scale`` as evaluate's are. (S,) each."""
-        calibrator, out = Calibrator(method, gamma), {"coverage": []}
+        half = self.test_half_widths(level, method, gamma) if half is None else half
+        out: dict[str, list[float]] = {"coverage": []}
         scored = scale is not None and self.volatility is not None
         if scored:
             out |= {"msis": [], "pinball": []}
         for h in range(1, self.scores.shape[1] + 1):
-            origins, seq = self._step(h, "test")
-            half = calibrator.along(self._step(h, "val")[1], seq, origins, h, level)
-            out["coverage"].append(float(np.mean(seq <= half)))
+            keep = self._keep(h, "test")
+            seq, width = self.scores[keep, h - 1], half[keep, h - 1]
+            out["coverage"].append(float(np.mean(seq <= width)))
             if scored:
                 # The band is symmetric about the forecast: the error's size against the band's half-width.
-                volatility = self.volatility[self._keep(h, "test")]
-                error, band = seq * volatility, half * volatility
+                error, band = seq * self.volatility[keep], width * self.volatility[keep]
                 out["msis"].append(float(np.mean(interval_score(error, -band, band, level, scale))))
                 out["pinball"].append(float(np.mean(pinball(error, -band, band, level, scale))))
         return {name: np.array(values) for name, values in out.items()}
